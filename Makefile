@@ -1,0 +1,50 @@
+# flixstack: `make up` runs the platform locally; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UP_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install up test lint typecheck pytest bench layer clean
+
+help:
+	@echo "make up      run the whole platform locally (emulator, resources, API) and print its URLs"
+	@echo "make test    lint, type-check and run every test tier"
+	@echo "make bench   run the benchmarks; JSON lands in bench/results/"
+	@echo "make layer   build the Lambda dependency layer (pulumi up also builds it)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The last line is a plain command so make execs it directly: flixstack is make's child
+# and shuts down when make is interrupted (see flixstack.local.supervisor).
+up: install
+	$(BIN)/flixstack up $(UP_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+layer: install
+	$(BIN)/python -c "from pathlib import Path; from infra import packaging; packaging.build_dependency_layer(Path('build/lambda-layer'), 'arm64')"
+
+clean:
+	rm -rf $(VENV) build .flixstack .pytest_cache .mypy_cache .ruff_cache

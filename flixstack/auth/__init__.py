@@ -1,0 +1,1 @@
+"""Authentication: Cognito JWT verification and rate limiting."""

@@ -1,0 +1,1 @@
+"""Thin AWS adapters: the client factory, repositories, stores, queues, streams."""

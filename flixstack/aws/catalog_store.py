@@ -1,0 +1,75 @@
+"""DynamoDB repository for the catalog table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from flixstack import spec
+from flixstack.aws.dynamo import (
+    Item,
+    decode_cursor,
+    domain_error,
+    encode_cursor,
+    from_attributes,
+    to_attributes,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+
+class DynamoCatalogRepository:
+    """Titles and their lifecycle index. Queries only; no scans on request paths."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self.table_name = table_name
+        self._ddb = client
+
+    def put_title(self, title_id: str, state: str, sort_key: str, attributes: Item) -> None:
+        """Creates a title item; fails with Conflict if the id exists."""
+        item: Item = {
+            **attributes,
+            spec.PK.name: spec.title_pk(title_id),
+            spec.SK.name: spec.TITLE_SK,
+            spec.GSI1PK.name: spec.state_partition(state),
+            spec.GSI1SK.name: f"{sort_key}#{title_id}",
+            spec.ENTITY_ATTR: spec.TITLE_ENTITY,
+            spec.VERSION_ATTR: 1,
+            "id": title_id,
+            "state": state,
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(item),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": spec.PK.name},
+            )
+        except ClientError as exc:
+            raise domain_error(exc, f"title {title_id}") from exc
+
+    def list_by_state(
+        self, state: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> tuple[list[Item], str | None]:
+        index = spec.CATALOG_BY_STATE
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": index.name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": index.partition.name},
+            "ExpressionAttributeValues": {":pk": {"S": spec.state_partition(state)}},
+            "Limit": limit,
+            "ScanIndexForward": not newest_first,
+        }
+        start = decode_cursor(cursor)
+        if start is not None:
+            request["ExclusiveStartKey"] = start
+        try:
+            response = self._ddb.query(**request)
+        except ClientError as exc:
+            raise domain_error(exc, f"titles in state {state}") from exc
+        items = [from_attributes(i) for i in response.get("Items", [])]
+        return items, encode_cursor(response.get("LastEvaluatedKey"))

@@ -1,0 +1,103 @@
+"""The one factory every AWS client comes from.
+
+It honours ``AWS_ENDPOINT_URL`` (through :class:`~flixstack.settings.Settings`), the region,
+and the default credential chain, and configures botocore's *standard* retry mode. Pointing
+it at moto's server or at a real LocalStack is therefore only a matter of the endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from flixstack.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
+
+# Emulators accept any credentials; these are used only when an endpoint is set and the
+# default chain finds none (a fresh laptop or CI machine).
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+class AwsClients:
+    """Lazily builds and caches one thread-safe client per service."""
+
+    def __init__(self, settings: Settings, session: boto3.Session | None = None) -> None:
+        self.settings = settings
+        self._session = session or self._default_session(settings)
+        self._config = Config(
+            region_name=settings.region,
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=32,
+            # Emulators serve buckets by path, not by virtual host.
+            s3={"addressing_style": "path"} if settings.endpoint else None,
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _default_session(settings: Settings) -> boto3.Session:
+        session = boto3.Session(region_name=settings.region)
+        if settings.endpoint is not None and session.get_credentials() is None:
+            session = boto3.Session(
+                region_name=settings.region,
+                aws_access_key_id=EMULATOR_CREDENTIALS["aws_access_key_id"],
+                aws_secret_access_key=EMULATOR_CREDENTIALS["aws_secret_access_key"],
+            )
+        return session
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.settings.endpoint
+
+    def client(self, service: str) -> Any:
+        """An untyped client for a service without a typed accessor below."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    endpoint_url=self.settings.endpoint,
+                    config=self._config,
+                )
+            return self._clients[service]
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
+
+    @property
+    def s3(self) -> S3Client:
+        client: S3Client = self.client("s3")
+        return client
+
+    @property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self.client("sqs")
+        return client
+
+    @property
+    def kinesis(self) -> KinesisClient:
+        client: KinesisClient = self.client("kinesis")
+        return client
+
+    @property
+    def cognito(self) -> CognitoIdentityProviderClient:
+        client: CognitoIdentityProviderClient = self.client("cognito-idp")
+        return client
+
+    @property
+    def sts(self) -> STSClient:
+        client: STSClient = self.client("sts")
+        return client

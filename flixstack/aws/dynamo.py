@@ -1,0 +1,91 @@
+"""Small DynamoDB helpers shared by the repositories: (de)serialisation, cursors, errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from flixstack.errors import Conflict, FlixstackError, InvalidInput, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+Item = dict[str, Any]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_attributes(item: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def from_attributes(attributes: Mapping[str, Any]) -> Item:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in attributes.items()}
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    """An opaque, URL-safe page cursor from a LastEvaluatedKey."""
+    if not last_key:
+        return None
+    raw = json.dumps(from_attributes(last_key), separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, AttributeValueTypeDef] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("cursor is not one this API issued", reason="bad_cursor") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
+        raise InvalidInput("cursor is not one this API issued", reason="bad_cursor")
+    return to_attributes(data)
+
+
+_ERRORS: dict[str, type[FlixstackError]] = {
+    "ConditionalCheckFailedException": Conflict,
+    "TransactionCanceledException": Conflict,
+    "ValidationException": InvalidInput,
+    "ResourceNotFoundException": ServiceUnavailable,
+    "ProvisionedThroughputExceededException": ServiceUnavailable,
+    "RequestLimitExceeded": ServiceUnavailable,
+}
+
+
+def domain_error(exc: ClientError, what: str) -> FlixstackError:
+    """The domain error for a DynamoDB ClientError; use as ``raise domain_error(e, ...) from e``."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    error_type = _ERRORS.get(code, ServiceUnavailable)
+    return error_type(f"{what}: {code or 'error'}")

@@ -1,0 +1,1 @@
+"""The catalog: titles, localization, licensing, lifecycle and search."""

@@ -1,0 +1,44 @@
+"""Domain errors. Adapters raise these (``raise ... from exc``); the API maps them to HTTP
+in exactly one place (``flixstack.api.errors``)."""
+
+from __future__ import annotations
+
+
+class FlixstackError(Exception):
+    """Base class; ``reason`` is a stable, machine-readable code."""
+
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class NotFound(FlixstackError):
+    reason = "not_found"
+
+
+class Conflict(FlixstackError):
+    """An optimistic-lock or uniqueness condition failed."""
+
+    reason = "conflict"
+
+
+class InvalidInput(FlixstackError):
+    reason = "invalid_input"
+
+
+class Forbidden(FlixstackError):
+    reason = "forbidden"
+
+
+class Unauthorized(FlixstackError):
+    reason = "unauthorized"
+
+
+class ServiceUnavailable(FlixstackError):
+    """A dependency (table, bucket, queue, stream) is missing or unreachable."""
+
+    reason = "service_unavailable"

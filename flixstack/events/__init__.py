@@ -1,0 +1,1 @@
+"""The event stream: player and QoE events, their consumer and aggregates."""

@@ -1,0 +1,1 @@
+"""The flixstack CLI: emulator, bootstrap, dev server, edge."""

@@ -1,0 +1,1 @@
+"""The media pipeline: probe, per-title ladder, encode, CMAF packaging (HLS + DASH)."""

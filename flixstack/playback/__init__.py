@@ -1,0 +1,1 @@
+"""Playback: entitlement, signed multi-CDN access, content keys."""

@@ -1,0 +1,1 @@
+"""Recommendations: training and serving of personalized rows."""

@@ -1,0 +1,227 @@
+"""The one place that names every table, index, bucket, queue, stream and user pool.
+
+The Pulumi program (``infra/``), the local bootstrap (``flixstack.local.bootstrap``)
+and the runtime (``flixstack.aws``) all read this module, so the deployed shape,
+the emulator's shape and what the code expects cannot drift apart.
+
+Logical names are short (``catalog``); physical names come from :class:`Naming`,
+which adds the stack prefix (``flixstack-dev-catalog``) and, for globally unique
+S3 bucket names, a suffix such as the account id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyType = Literal["S", "N", "B"]
+StreamView = Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]
+
+PROJECT = "flixstack"
+_NAME_PART = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Attr:
+    """A key attribute of a table or index."""
+
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index (projection ALL)."""
+
+    name: str
+    partition: Attr
+    sort: Attr | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical: str
+    purpose: str
+    partition: Attr
+    sort: Attr | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+    ttl_attribute: str | None = None
+    stream: StreamView | None = None
+
+    def key_attributes(self) -> tuple[Attr, ...]:
+        """Every attribute used as a key by the table or one of its indexes, once."""
+        seen: dict[str, Attr] = {}
+        for attr in (self.partition, self.sort):
+            if attr is not None:
+                seen.setdefault(attr.name, attr)
+        for index in self.indexes:
+            for attr in (index.partition, index.sort):
+                if attr is not None:
+                    seen.setdefault(attr.name, attr)
+        return tuple(seen.values())
+
+    def index(self, name: str) -> IndexSpec:
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise KeyError(f"table {self.logical!r} has no index {name!r}")
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical: str
+    purpose: str
+    kms: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical: str
+    purpose: str
+    visibility_timeout_s: int = 60
+    retention_s: int = 4 * 24 * 3600
+    dead_letter: QueueSpec | None = None
+    max_receive_count: int = 3
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    logical: str
+    purpose: str
+    shards: int = 1
+    retention_hours: int = 24
+
+
+@dataclass(frozen=True)
+class UserPoolSpec:
+    logical: str
+    purpose: str
+    web_client: str
+    groups: tuple[str, ...] = field(default=())
+
+
+# --- keys shared by every single-table item -------------------------------------------------
+PK = Attr("pk")
+SK = Attr("sk")
+GSI1PK = Attr("gsi1pk")
+GSI1SK = Attr("gsi1sk")
+ENTITY_ATTR = "entity"
+VERSION_ATTR = "version"
+
+# --- tables ----------------------------------------------------------------------------------
+CATALOG_BY_STATE = IndexSpec("by-state", GSI1PK, GSI1SK)
+
+CATALOG = TableSpec(
+    logical="catalog",
+    purpose="titles, seasons, episodes, localized metadata, licence windows, assets",
+    partition=PK,
+    sort=SK,
+    indexes=(CATALOG_BY_STATE,),
+    stream="NEW_AND_OLD_IMAGES",
+)
+VIEWERS = TableSpec(
+    logical="viewers",
+    purpose="accounts, profiles, progress, history, My List, ratings (keyed by account)",
+    partition=PK,
+    sort=SK,
+)
+JOBS = TableSpec(
+    logical="jobs",
+    purpose="transcode jobs and Powertools idempotency records",
+    partition=PK,
+    sort=SK,
+    ttl_attribute="expires_at",
+)
+TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS)
+
+# --- buckets ---------------------------------------------------------------------------------
+INGEST = BucketSpec("ingest", "uploaded masters and subtitle sidecars")
+MEDIA = BucketSpec("media", "packaged HLS/DASH renditions, thumbnails, posters", kms=True)
+LOGS = BucketSpec("logs", "access logs")
+ARTIFACTS = BucketSpec("artifacts", "search index and recommendation model artifacts")
+BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS)
+
+# --- queues ----------------------------------------------------------------------------------
+TRANSCODE_DLQ = QueueSpec(
+    "transcode-dlq", "transcode messages that failed 3 times", retention_s=14 * 24 * 3600
+)
+TRANSCODE = QueueSpec(
+    "transcode",
+    "S3 ObjectCreated notifications for uploaded masters",
+    visibility_timeout_s=120,
+    dead_letter=TRANSCODE_DLQ,
+    max_receive_count=3,
+)
+QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE)
+
+# --- streams ---------------------------------------------------------------------------------
+EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
+STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
+
+# --- identity --------------------------------------------------------------------------------
+ADMIN_GROUP = "admin"
+USER_POOL = UserPoolSpec(
+    "viewers", "viewer and admin sign-in", web_client="web", groups=(ADMIN_GROUP,)
+)
+USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Turns logical names into the physical names of one deployment (a stack, or the laptop).
+
+    >>> Naming("dev").table(CATALOG)
+    'flixstack-dev-catalog'
+    >>> Naming("dev", bucket_suffix="123456789012").bucket(MEDIA)
+    'flixstack-dev-media-123456789012'
+    """
+
+    stage: str
+    bucket_suffix: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME_PART.match(self.stage):
+            raise ValueError(f"stage {self.stage!r} must be lower-case letters, digits and dashes")
+        if self.bucket_suffix and not _NAME_PART.match(self.bucket_suffix):
+            raise ValueError(
+                f"bucket suffix {self.bucket_suffix!r} must be lower-case letters, digits and dashes"
+            )
+
+    @property
+    def prefix(self) -> str:
+        return f"{PROJECT}-{self.stage}"
+
+    def table(self, spec: TableSpec) -> str:
+        return f"{self.prefix}-{spec.logical}"
+
+    def bucket(self, spec: BucketSpec) -> str:
+        name = f"{self.prefix}-{spec.logical}"
+        name = f"{name}-{self.bucket_suffix}" if self.bucket_suffix else name
+        if len(name) > 63:
+            raise ValueError(f"bucket name {name!r} is longer than S3's 63 characters")
+        return name
+
+    def queue(self, spec: QueueSpec) -> str:
+        return f"{self.prefix}-{spec.logical}"
+
+    def stream(self, spec: StreamSpec) -> str:
+        return f"{self.prefix}-{spec.logical}"
+
+    def user_pool(self, spec: UserPoolSpec) -> str:
+        return f"{self.prefix}-{spec.logical}"
+
+
+# --- item keys (single-table design) ------------------------------------------------------
+# Every item carries ENTITY_ATTR and VERSION_ATTR. Key shapes live here, next to the tables.
+TITLE_ENTITY = "title"
+TITLE_SK = "TITLE"
+
+
+def title_pk(title_id: str) -> str:
+    return f"TITLE#{title_id}"
+
+
+def state_partition(state: str) -> str:
+    """Partition of the catalog ``by-state`` index: all titles in one lifecycle state."""
+    return f"STATE#{state}"

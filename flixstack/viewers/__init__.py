@@ -1,0 +1,1 @@
+"""Viewers: accounts, profiles, progress, history, My List, ratings."""

@@ -1,0 +1,1 @@
+"""The Pulumi program that provisions flixstack on AWS (``Pulumi.yaml`` points here)."""

@@ -1,0 +1,197 @@
+"""API: the FastAPI app on Lambda (Mangum + Powertools) behind an API Gateway HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from flixstack import spec
+from infra import policies
+from infra.components import tags
+
+TYPE = "flixstack:index:Api"
+HANDLER = "functions.api.handler"
+RUNTIME = "python3.12"
+
+# API Gateway access-log fields (JSON, one line per request).
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+    '"requestTime":"$context.requestTime","method":"$context.httpMethod",'
+    '"path":"$context.path","status":"$context.status","latencyMs":"$context.responseLatency",'
+    '"integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}'
+)
+
+
+@dataclass(frozen=True)
+class ApiArgs:
+    naming: spec.Naming
+    code: pulumi.Archive
+    dependencies: pulumi.Archive
+    environment: Mapping[str, pulumi.Input[str]]
+    table_arns: Mapping[str, pulumi.Input[str]]
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    queue_arns: Mapping[str, pulumi.Input[str]]
+    stream_arns: Mapping[str, pulumi.Input[str]]
+    user_pool_arn: pulumi.Input[str]
+    kms_key_arns: Mapping[str, pulumi.Input[str]]
+    log_retention_days: int
+    throttle_rate: float
+    throttle_burst: int
+    memory_mb: int
+    reserved_concurrency: int
+    architecture: str
+
+
+class Api(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    api_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        stage = args.naming.stage
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = f"{args.naming.prefix}-api"
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-function-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            tags=tags(stage, "api"),
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=policies.assume_role_policy("lambda.amazonaws.com"),
+            tags=tags(stage, "api"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                tables=list(args.table_arns.values()),
+                buckets=list(args.bucket_arns.values()),
+                queues=list(args.queue_arns.values()),
+                streams=list(args.stream_arns.values()),
+                pool=args.user_pool_arn,
+                keys=list(args.kms_key_arns.values()),
+                logs=log_group.arn,
+            ).apply(
+                lambda v: policies.api_function_policy(
+                    table_arns=v["tables"],
+                    bucket_arns=v["buckets"],
+                    queue_arns=v["queues"],
+                    stream_arns=v["streams"],
+                    user_pool_arns=[v["pool"]],
+                    kms_key_arns=v["keys"],
+                    log_group_arn=v["logs"],
+                )
+            ),
+            opts=child,
+        )
+        layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=f"{args.naming.prefix}-api-dependencies",
+            code=args.dependencies,
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[args.architecture],
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=function_name,
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            code=args.code,
+            layers=[layer.arn],
+            architectures=[args.architecture],
+            memory_size=args.memory_mb,
+            timeout=29,  # API Gateway's integration limit
+            reserved_concurrent_executions=args.reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    **args.environment,
+                    "POWERTOOLS_SERVICE_NAME": "api",
+                    "POWERTOOLS_METRICS_NAMESPACE": "flixstack",
+                }
+            ),
+            tags=tags(stage, "api"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+        http_api = aws.apigatewayv2.Api(
+            f"{name}-http",
+            name=f"{args.naming.prefix}-api",
+            protocol_type="HTTP",
+            tags=tags(stage, "api"),
+            opts=child,
+        )
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=http_api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=function.invoke_arn,
+            payload_format_version="2.0",
+            opts=child,
+        )
+        aws.apigatewayv2.Route(
+            f"{name}-default-route",
+            api_id=http_api.id,
+            route_key="$default",
+            target=integration.id.apply(lambda i: f"integrations/{i}"),
+            opts=child,
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{args.naming.prefix}-api",
+            retention_in_days=args.log_retention_days,
+            tags=tags(stage, "api"),
+            opts=child,
+        )
+        stage_resource = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=http_api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=args.throttle_rate,
+                throttling_burst_limit=args.throttle_burst,
+                detailed_metrics_enabled=True,
+            ),
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            tags=tags(stage, "api"),
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=http_api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            opts=child,
+        )
+        self.url = stage_resource.invoke_url
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.api_id = http_api.id
+        self.register_outputs(
+            {
+                "url": self.url,
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "api_id": self.api_id,
+            }
+        )

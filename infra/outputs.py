@@ -1,0 +1,13 @@
+"""Stack output keys. Tests, CI scripts and docs import these instead of repeating strings."""
+
+API_URL = "apiUrl"
+API_FUNCTION = "apiFunctionName"
+STAGE = "stage"
+REGION = "region"
+TABLES = "tables"
+BUCKETS = "buckets"
+QUEUES = "queueUrls"
+STREAMS = "streams"
+USER_POOL_ID = "userPoolId"
+WEB_CLIENT_ID = "webClientId"
+MEDIA_KEY_ARN = "mediaKeyArn"

@@ -1,0 +1,116 @@
+"""Runs Pulumi code under ``pulumi.runtime.set_mocks`` and returns the resource graph."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.policy.rules import Resource
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class GraphMocks(pulumi.runtime.Mocks):
+    """Records every resource and answers with the outputs a provider would compute."""
+
+    def __init__(self) -> None:
+        self.resources: list[Resource] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(Resource(args.typ, args.name, args.inputs))
+        module = args.typ.split(":")[1].split("/")[0]
+        name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
+        outputs: dict[str, Any] = {
+            **args.inputs,
+            "arn": f"arn:aws:{module}:{REGION}:{ACCOUNT}:{name}",
+        }
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs.update(arn=f"arn:aws:s3:::{name}", bucket=name)
+        elif args.typ == "aws:dynamodb/table:Table" and args.inputs.get("streamEnabled"):
+            outputs["streamArn"] = f"{outputs['arn']}/stream/2026-01-01T00:00:00.000"
+        elif args.typ == "aws:sqs/queue:Queue":
+            outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+        elif args.typ == "aws:kms/key:Key":
+            outputs["keyId"] = f"{name}-key-id"
+        elif args.typ == "aws:lambda/function:Function":
+            outputs["invokeArn"] = (
+                f"arn:aws:apigateway:{REGION}:lambda:path/functions/{outputs['arn']}/invocations"
+            )
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{name}-id"
+        elif args.typ == "aws:apigatewayv2/stage:Stage":
+            outputs["invokeUrl"] = (
+                f"https://{args.inputs.get('apiId')}.execute-api.{REGION}.amazonaws.com/"
+            )
+        return f"{name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
+                "userId": "ci",
+                "id": ACCOUNT,
+            }
+        return {}
+
+
+class Graph:
+    def __init__(self, resources: list[Resource], outputs: Mapping[str, Any]) -> None:
+        self.resources = resources
+        self.outputs = outputs
+
+    def of(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Resource:
+        (match,) = [r for r in self.resources if r.name == name]
+        return match
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """A stack file's config in the form the engine passes to programs (objects as JSON)."""
+    data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (data.get("config") or {}).items()
+    }
+
+
+def run(program: Callable[[], None], *, stack: str, config: Mapping[str, str]) -> Graph:
+    """Runs ``program`` under mocks with ``config`` and waits for every registration."""
+    mocks = GraphMocks()
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    pulumi.runtime.set_mocks(mocks, project="flixstack", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(dict(config))
+    _sync_await(run_pulumi_func(program))
+    root = pulumi.runtime.get_root_resource()
+    outputs = getattr(root, "outputs", {}) if root is not None else {}
+    return Graph(mocks.resources, outputs)
+
+
+def run_stack(stack: str, extra_config: Mapping[str, str] | None = None) -> Graph:
+    """The whole ``infra/__main__.py`` program with ``stacks/Pulumi.<stack>.yaml``."""
+    config = {**stack_config(stack), **(extra_config or {})}
+    return run(
+        lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"),
+        stack=stack,
+        config=config,
+    )
+
+
+def resolve(value: Any) -> Any:
+    """The plain value of an Output (or of a plain value)."""
+    return _sync_await(pulumi.Output.from_input(value).future())

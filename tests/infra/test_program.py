@@ -1,0 +1,157 @@
+"""The whole Pulumi program under mocks, for every stack: the expected graph, named from the
+spec, passing every policy rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flixstack import spec
+from infra import outputs
+from infra.policy import rules
+from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
+
+STACKS = ("dev", "localstack")
+pytestmark = pytest.mark.usefixtures("no_pip")
+
+
+@pytest.fixture(params=STACKS)
+def graph(request: pytest.FixtureRequest, no_pip: None) -> Graph:
+    return run_stack(request.param)
+
+
+def _bucket_suffix(graph: Graph) -> str:
+    return (
+        ""
+        if any("localstack" in r.props.get("bucket", "") for r in graph.of(rules.BUCKET))
+        else ACCOUNT
+    )
+
+
+def test_every_stack_passes_every_policy_rule(graph: Graph) -> None:
+    assert rules.violations(graph.resources) == {}
+
+
+def test_one_component_per_capability(graph: Graph) -> None:
+    types = {r.type for r in graph.resources}
+    for component in ("Storage", "Data", "Messaging", "Identity", "Api"):
+        assert f"flixstack:index:{component}" in types
+
+
+def test_tables_follow_the_spec(graph: Graph) -> None:
+    tables = {t.props["name"]: t for t in graph.of(rules.TABLE)}
+    stage = next(iter(tables)).split("-")[1]
+    naming = spec.Naming(stage)
+    assert set(tables) == {naming.table(t) for t in spec.TABLES}
+    for table_spec in spec.TABLES:
+        table = tables[naming.table(table_spec)]
+        assert table.props["billingMode"] == "PAY_PER_REQUEST"
+        assert table.props["hashKey"] == table_spec.partition.name
+        indexes = {i["name"]: i for i in table.props.get("globalSecondaryIndexes", [])}
+        assert set(indexes) == {i.name for i in table_spec.indexes}
+        for index in table_spec.indexes:
+            schema = {k["keyType"]: k["attributeName"] for k in indexes[index.name]["keySchemas"]}
+            assert schema["HASH"] == index.partition.name
+        assert table.props.get("streamEnabled", False) == (table_spec.stream is not None)
+        if table_spec.ttl_attribute:
+            assert table.props["ttl"] == {
+                "attributeName": table_spec.ttl_attribute,
+                "enabled": True,
+            }
+
+
+def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
+    stage = graph.of(rules.TABLE)[0].props["name"].split("-")[1]
+    naming = spec.Naming(stage, _bucket_suffix(graph))
+    assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
+        naming.bucket(b) for b in spec.BUCKETS
+    }
+    assert {q.props["name"] for q in graph.of(rules.QUEUE)} == {
+        naming.queue(q) for q in spec.QUEUES
+    }
+    assert {s.props["name"] for s in graph.of(rules.STREAM)} == {
+        naming.stream(s) for s in spec.STREAMS
+    }
+    pools = graph.of("aws:cognito/userPool:UserPool")
+    assert [p.props["name"] for p in pools] == [naming.user_pool(spec.USER_POOL)]
+    groups = {g.props["name"] for g in graph.of("aws:cognito/userGroup:UserGroup")}
+    assert groups == set(spec.USER_POOL.groups)
+
+
+def test_transcode_queue_redrives_to_its_dead_letter_queue_after_three_receives(
+    graph: Graph,
+) -> None:
+    transcode = next(q for q in graph.of(rules.QUEUE) if q.props["name"].endswith("-transcode"))
+    policy = json.loads(transcode.props["redrivePolicy"])
+    assert policy["maxReceiveCount"] == spec.TRANSCODE.max_receive_count == 3
+    assert policy["deadLetterTargetArn"].endswith("-transcode-dlq")
+    alarms = [a for a in graph.of(rules.ALARM) if a.props["namespace"] == "AWS/SQS"]
+    assert {a.props["dimensions"]["QueueName"] for a in alarms} >= {
+        q.props["name"] for q in graph.of(rules.QUEUE) if q.props["name"].endswith("-dlq")
+    }
+
+
+def test_media_is_encrypted_with_the_media_kms_key(graph: Graph) -> None:
+    media = next(b for b in graph.of(rules.BUCKET) if "-media" in b.props["bucket"])
+    sse = next(s for s in graph.of(rules.BUCKET_SSE) if s.props["bucket"] == media.props["bucket"])
+    default = sse.props["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert default["sseAlgorithm"] == "aws:kms"
+    assert default["kmsMasterKeyId"].startswith("arn:aws:kms:")
+
+
+def _lifecycle(graph: Graph, logical: str) -> dict[str, dict[str, object]]:
+    bucket = next(b for b in graph.of(rules.BUCKET) if f"-{logical}" in b.props["bucket"])
+    config = next(
+        c
+        for c in graph.of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if c.props["bucket"] == bucket.props["bucket"]
+    )
+    return {rule["id"]: rule for rule in config.props["rules"]}
+
+
+def test_lifecycle_rules(graph: Graph) -> None:
+    for bucket in spec.BUCKETS:
+        abort = _lifecycle(graph, bucket.logical)["abort-incomplete-multipart"]
+        assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
+    media = _lifecycle(graph, "media")["media-intelligent-tiering"]
+    assert media["transitions"] == [{"days": 0, "storageClass": "INTELLIGENT_TIERING"}]
+    ingest = _lifecycle(graph, "ingest")["masters-to-glacier-ir"]
+    assert ingest["transitions"][0]["storageClass"] == "GLACIER_IR"  # type: ignore[index]
+
+
+def test_glacier_days_come_from_stack_config() -> None:
+    graph = run_stack("dev", {"flixstack:ingestGlacierDays": "45"})
+    ingest = _lifecycle(graph, "ingest")["masters-to-glacier-ir"]
+    assert ingest["transitions"] == [{"days": 45, "storageClass": "GLACIER_IR"}]
+
+
+def test_api_lambda_and_http_api(graph: Graph) -> None:
+    (function,) = graph.of(rules.FUNCTION)
+    assert function.props["runtime"] == "python3.12"
+    assert function.props["handler"] == "functions.api.handler"
+    assert function.props["reservedConcurrentExecutions"] > 0
+    env = function.props["environment"]["variables"]
+    assert env["FLIXSTACK_STAGE"] == function.props["name"].split("-")[1]
+    (stage,) = graph.of("aws:apigatewayv2/stage:Stage")
+    settings = stage.props["defaultRouteSettings"]
+    assert settings["throttlingRateLimit"] > 0
+    assert settings["throttlingBurstLimit"] > 0
+    assert stage.props["accessLogSettings"]["destinationArn"].startswith("arn:aws:cloudwatch")
+    (api,) = graph.of("aws:apigatewayv2/api:Api")
+    assert api.props["protocolType"] == "HTTP"
+
+
+def test_api_role_reaches_only_the_stack_resources(graph: Graph) -> None:
+    (policy,) = graph.of("aws:iam/rolePolicy:RolePolicy")
+    document = json.loads(policy.props["policy"])
+    tables = next(s for s in document["Statement"] if s["Sid"] == "Tables")
+    table_names = {t.props["name"] for t in graph.of(rules.TABLE)}
+    assert {r.split(":")[-1] for r in tables["Resource"] if "/index/" not in r} == table_names
+
+
+def test_outputs_are_exported() -> None:
+    graph = run_stack("dev")
+    assert resolve(graph.outputs[outputs.STAGE]) == "dev"
+    assert resolve(graph.outputs[outputs.API_URL]).startswith("https://")
+    assert set(resolve(graph.outputs[outputs.TABLES])) == {t.logical for t in spec.TABLES}

@@ -1,0 +1,150 @@
+"""The API over real HTTP (uvicorn) and through the Lambda handler, against the emulator."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from flixstack import spec
+from flixstack.api.app import create_app
+from flixstack.aws.catalog_store import DynamoCatalogRepository
+from flixstack.aws.clients import AwsClients
+from flixstack.settings import Settings, get_settings
+from tests.conftest import EVENTS, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def seed_published(settings: Settings, clients: AwsClients, count: int) -> list[str]:
+    repository = DynamoCatalogRepository(settings.naming.table(spec.CATALOG), clients.dynamodb)
+    ids = [f"title-{i:03d}" for i in range(count)]
+    for i, title_id in enumerate(ids):
+        repository.put_title(
+            title_id,
+            "published",
+            sort_key=f"2026-01-{i + 1:02d}",
+            attributes={
+                "name": f"Title {i}",
+                "kind": "movie",
+                "genres": ["drama"],
+                "release_year": 2000 + i,
+            },
+        )
+    repository.put_title("draft-1", "draft", sort_key="2026-02-01", attributes={"name": "Draft"})
+    return ids
+
+
+@pytest.fixture
+def served(bootstrapped: Settings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(bootstrapped), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_health_over_http_names_the_endpoint_and_every_resource(
+    served: str, bootstrapped: Settings
+) -> None:
+    response = httpx.get(f"{served}/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["endpoint"] == bootstrapped.endpoint
+    assert body["all_present"] is True
+    names = {r["name"] for r in body["resources"]}
+    assert bootstrapped.naming.table(spec.CATALOG) in names
+    assert bootstrapped.naming.queue(spec.TRANSCODE_DLQ) in names
+    assert len(body["resources"]) == len(
+        spec.TABLES + spec.BUCKETS + spec.QUEUES + spec.STREAMS + spec.USER_POOLS
+    )
+
+
+def test_health_reports_missing_resources_with_503(settings: Settings) -> None:
+    # GIVEN a stage that was never bootstrapped
+    from fastapi.testclient import TestClient
+
+    response = TestClient(create_app(settings)).get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert not any(r["present"] for r in response.json()["resources"])
+
+
+def test_titles_over_http_read_through_the_repository(served: str, bootstrapped: Settings) -> None:
+    ids = seed_published(bootstrapped, AwsClients(bootstrapped), 5)
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(5):
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(f"{served}/titles", params=params).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    # newest first, drafts invisible, every published title once
+    assert seen == list(reversed(ids))
+
+
+def _lambda_context() -> Any:
+    class Context:
+        function_name = "flixstack-test-api"
+        function_version = "$LATEST"
+        memory_limit_in_mb = 1024
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:flixstack-test-api"
+        aws_request_id = "0c4f3e8a-1d2b-4c5d-9e6f-7a8b9c0d1e2f"
+        log_group_name = "/aws/lambda/flixstack-test-api"
+        log_stream_name = "2026/11/25/[$LATEST]abc"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 29_000
+
+    return Context()
+
+
+@pytest.fixture
+def lambda_handler(bootstrapped: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", str(bootstrapped.endpoint))
+    monkeypatch.setenv("FLIXSTACK_STAGE", bootstrapped.stage)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "flixstack")
+    get_settings.cache_clear()
+    import functions.api
+
+    yield importlib.reload(functions.api).handler
+    get_settings.cache_clear()
+
+
+def test_lambda_handler_serves_an_api_gateway_http_event(
+    lambda_handler: Any, bootstrapped: Settings
+) -> None:
+    seed_published(bootstrapped, AwsClients(bootstrapped), 3)
+    event = json.loads((EVENTS / "apigw_http_get_titles.json").read_text())
+    response = lambda_handler(event, _lambda_context())
+    assert response["statusCode"] == 200
+    assert response["headers"]["content-type"] == "application/json"
+    body = json.loads(response["body"])
+    assert [t["id"] for t in body["items"]] == ["title-002", "title-001"]
+    assert body["next_cursor"]
+
+
+def test_lambda_handler_health(lambda_handler: Any, bootstrapped: Settings) -> None:
+    event = json.loads((EVENTS / "apigw_http_get_health.json").read_text())
+    response = lambda_handler(event, _lambda_context())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["stage"] == bootstrapped.stage

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from flixstack.aws.clients import AwsClients
+from flixstack.settings import Settings
+
+
+def test_clients_use_the_configured_endpoint_region_and_standard_retries() -> None:
+    clients = AwsClients(
+        Settings(endpoint_url="http://127.0.0.1:4566", region="eu-west-1", max_attempts=7)
+    )
+    ddb = clients.dynamodb
+    assert ddb.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert ddb.meta.region_name == "eu-west-1"
+    assert ddb.meta.config.retries == {"mode": "standard", "total_max_attempts": 7}
+
+
+def test_clients_are_built_once_per_service() -> None:
+    clients = AwsClients(Settings(endpoint_url="http://127.0.0.1:4566"))
+    assert clients.s3 is clients.s3
+    assert clients.client("s3") is clients.s3
+
+
+def test_emulator_gets_placeholder_credentials_when_none_are_configured() -> None:
+    clients = AwsClients(Settings(endpoint_url="http://127.0.0.1:4566"))
+    credentials = clients.sqs._request_signer._credentials
+    assert credentials.access_key == "test"
+
+
+def test_real_credentials_win_over_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREAL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    clients = AwsClients(Settings(endpoint_url="http://127.0.0.1:4566"))
+    assert clients.sqs._request_signer._credentials.access_key == "AKIAREAL"
+
+
+def test_without_endpoint_clients_talk_to_aws() -> None:
+    clients = AwsClients(Settings(region="eu-west-1"))
+    assert clients.s3.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"
