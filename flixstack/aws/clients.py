@@ -43,6 +43,8 @@ class AwsClients:
             # Emulators serve buckets by path, not by virtual host.
             s3={"addressing_style": "path"} if settings.endpoint else None,
         )
+        # Presigned S3 URLs must be SigV4 in every region (botocore may presign with SigV2).
+        self._s3_config = self._config.merge(Config(signature_version="s3v4"))
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +70,7 @@ class AwsClients:
                 self._clients[service] = self._session.client(
                     service,  # type: ignore[call-overload]
                     endpoint_url=self.settings.endpoint,
-                    config=self._config,
+                    config=self._s3_config if service == "s3" else self._config,
                 )
             return self._clients[service]
 

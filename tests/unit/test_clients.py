@@ -38,3 +38,11 @@ def test_real_credentials_win_over_placeholders(monkeypatch: pytest.MonkeyPatch)
 def test_without_endpoint_clients_talk_to_aws() -> None:
     clients = AwsClients(Settings(region="eu-west-1"))
     assert clients.s3.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"
+
+
+def test_s3_presigns_with_sigv4_and_other_services_keep_their_signers() -> None:
+    clients = AwsClients(Settings(endpoint_url="http://127.0.0.1:4566"))
+    url = clients.s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+    assert "X-Amz-Signature=" in url
+    assert url.startswith("http://127.0.0.1:4566/b/k?")
+    assert clients.dynamodb.meta.config.signature_version is None
