@@ -45,4 +45,4 @@ def test_s3_presigns_with_sigv4_and_other_services_keep_their_signers() -> None:
     url = clients.s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     assert "X-Amz-Signature=" in url
     assert url.startswith("http://127.0.0.1:4566/b/k?")
-    assert clients.dynamodb.meta.config.signature_version is None
+    assert clients.dynamodb.meta.config.signature_version == "v4"
