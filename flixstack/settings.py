@@ -6,10 +6,12 @@ with a pydantic ValidationError that names the variable.
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, AnyHttpUrl, Field, field_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flixstack.spec import Naming
@@ -52,6 +54,23 @@ class Settings(BaseSettings):
     health_cache_seconds: Annotated[float, Field(ge=0)] = 10.0
     """How long /health reuses its resource inventory before asking AWS again."""
 
+    # --- media pipeline -------------------------------------------------------------------
+    media_base_url: str = ""
+    """Public base URL of the media bucket's content (a CDN, or the local edge)."""
+
+    max_upload_bytes: Annotated[int, Field(gt=0)] = 20 * 2**30
+    max_duration_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
+    upload_url_ttl_s: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 6 * 3600
+    """How long presigned upload URLs stay valid."""
+
+    transcode_visibility_s: Annotated[int, Field(ge=2, le=12 * 3600)] = 120
+    """SQS visibility (and job lease) a worker holds, renewed by heartbeats."""
+
+    transcode_heartbeat_s: Annotated[float, Field(gt=0)] = 20.0
+    transcode_event: str | None = None
+    """One S3 event (JSON) for ``worker run-one``: a container started per message sets it."""
+    work_dir: Path = Path(tempfile.gettempdir()) / "flixstack-work"
+
     @field_validator("region")
     @classmethod
     def _region_shape(cls, value: str) -> str:
@@ -59,6 +78,12 @@ class Settings(BaseSettings):
         if len(parts) < 3 or not parts[-1].isdigit():
             raise ValueError(f"{value!r} is not an AWS region name such as us-east-1")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_visibility(self) -> Settings:
+        if self.transcode_heartbeat_s * 2 > self.transcode_visibility_s:
+            raise ValueError("transcode_heartbeat_s must be at most half of transcode_visibility_s")
+        return self
 
     @property
     def naming(self) -> Naming:

@@ -142,6 +142,13 @@ LOGS = BucketSpec("logs", "access logs")
 ARTIFACTS = BucketSpec("artifacts", "search index and recommendation model artifacts")
 BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS)
 
+# Object key layout. Uploaded masters notify the transcode queue; sidecars must not.
+MASTERS_PREFIX = "masters/"  # ingest: masters/<title_id>/<upload_id>/<filename>
+SIDECARS_PREFIX = "sidecars/"  # ingest: sidecars/<title_id>/<upload_id>/<language>.<srt|vtt>
+MEDIA_TITLES_PREFIX = (
+    "titles/"  # media: titles/<title_id>/<asset_version>/{cmaf,hls,dash,subs,thumbs}/...
+)
+
 # --- queues ----------------------------------------------------------------------------------
 TRANSCODE_DLQ = QueueSpec(
     "transcode-dlq", "transcode messages that failed 3 times", retention_s=14 * 24 * 3600
@@ -155,6 +162,20 @@ TRANSCODE = QueueSpec(
 )
 QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE)
 
+
+@dataclass(frozen=True)
+class NotificationSpec:
+    """S3 ObjectCreated events under ``prefix`` of ``bucket`` go to ``queue``."""
+
+    logical: str
+    bucket: BucketSpec
+    queue: QueueSpec
+    prefix: str
+
+
+MASTER_UPLOADED = NotificationSpec("master-uploaded", INGEST, TRANSCODE, MASTERS_PREFIX)
+NOTIFICATIONS: tuple[NotificationSpec, ...] = (MASTER_UPLOADED,)
+
 # --- streams ---------------------------------------------------------------------------------
 EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
 STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
@@ -165,6 +186,12 @@ USER_POOL = UserPoolSpec(
     "viewers", "viewer and admin sign-in", web_client="web", groups=(ADMIN_GROUP,)
 )
 USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
+
+
+def resource_count() -> int:
+    """How many resources a deployment of the spec has (what /health lists)."""
+    groups = (TABLES, BUCKETS, QUEUES, NOTIFICATIONS, STREAMS, USER_POOLS)
+    return sum(len(group) for group in groups)
 
 
 @dataclass(frozen=True)
@@ -225,3 +252,32 @@ def title_pk(title_id: str) -> str:
 def state_partition(state: str) -> str:
     """Partition of the catalog ``by-state`` index: all titles in one lifecycle state."""
     return f"STATE#{state}"
+
+
+JOB_ENTITY = "job"
+JOB_SK = "JOB"
+
+
+def job_pk(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+UPLOAD_ENTITY = "upload"
+UPLOAD_SK = "UPLOAD"
+
+
+def upload_pk(upload_id: str) -> str:
+    return f"UPLOAD#{upload_id}"
+
+
+def master_key(title_id: str, upload_id: str, filename: str) -> str:
+    return f"{MASTERS_PREFIX}{title_id}/{upload_id}/{filename}"
+
+
+def sidecar_prefix(title_id: str, upload_id: str) -> str:
+    return f"{SIDECARS_PREFIX}{title_id}/{upload_id}/"
+
+
+def asset_prefix(title_id: str, asset_version: str) -> str:
+    """Where one packaged version of a title's media lives in the media bucket."""
+    return f"{MEDIA_TITLES_PREFIX}{title_id}/{asset_version}/"

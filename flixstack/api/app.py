@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute
 from flixstack import __version__
 from flixstack.api import errors
 from flixstack.api.deps import Services
-from flixstack.api.routers import health, titles
+from flixstack.api.routers import admin, health, titles
 from flixstack.aws.clients import AwsClients
 from flixstack.settings import Settings, get_settings
 
@@ -29,4 +29,5 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     errors.install(app)
     app.include_router(health.router)
     app.include_router(titles.router)
+    app.include_router(admin.router)
     return app

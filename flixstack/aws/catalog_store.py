@@ -15,10 +15,11 @@ from flixstack.aws.dynamo import (
     from_attributes,
     to_attributes,
 )
+from flixstack.errors import NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
 
 class DynamoCatalogRepository:
@@ -73,3 +74,57 @@ class DynamoCatalogRepository:
             raise domain_error(exc, f"titles in state {state}") from exc
         items = [from_attributes(i) for i in response.get("Items", [])]
         return items, encode_cursor(response.get("LastEvaluatedKey"))
+
+    def get_title(self, title_id: str) -> Item:
+        try:
+            item = self._ddb.get_item(
+                TableName=self.table_name,
+                Key=to_attributes(
+                    {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
+                ),
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as exc:
+            raise domain_error(exc, f"title {title_id}") from exc
+        if item is None:
+            raise NotFound(f"no title {title_id}")
+        return from_attributes(item)
+
+    def asset_publication(
+        self, title: Item, asset: Item, state: str, sort_key: str
+    ) -> TransactWriteItemTypeDef:
+        """The title's half of a publish transaction: point the title at a new asset version
+        (and move its lifecycle state), guarded by the version we read (optimistic lock)."""
+        title_id = str(title["id"])
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_attributes(
+                    {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
+                ),
+                "UpdateExpression": (
+                    "SET #asset = :asset, #state = :state, #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk,"
+                    " #updated = :updated, #version = #version + :one"
+                ),
+                "ConditionExpression": "#version = :read_version",
+                "ExpressionAttributeNames": {
+                    "#asset": "asset",
+                    "#state": "state",
+                    "#gsi1pk": spec.GSI1PK.name,
+                    "#gsi1sk": spec.GSI1SK.name,
+                    "#updated": "updated_at",
+                    "#version": spec.VERSION_ATTR,
+                },
+                "ExpressionAttributeValues": to_attributes(
+                    {
+                        ":asset": asset,
+                        ":state": state,
+                        ":gsi1pk": spec.state_partition(state),
+                        ":gsi1sk": f"{sort_key}#{title_id}",
+                        ":updated": asset.get("published_at", ""),
+                        ":one": 1,
+                        ":read_version": title[spec.VERSION_ATTR],
+                    }
+                ),
+            }
+        }

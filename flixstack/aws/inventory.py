@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
 
-Kind = Literal["table", "bucket", "queue", "stream", "user_pool"]
+Kind = Literal["table", "bucket", "queue", "notification", "stream", "user_pool"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,14 @@ class Inventory:
         for queue in spec.QUEUES:
             name = self.naming.queue(queue)
             yield "queue", queue.logical, name, partial(self._queue, name, queue)
+        for notification in spec.NOTIFICATIONS:
+            name = f"{self.naming.bucket(notification.bucket)} → {self.naming.queue(notification.queue)}"
+            yield (
+                "notification",
+                notification.logical,
+                name,
+                partial(self._notification, notification),
+            )
         for stream in spec.STREAMS:
             name = self.naming.stream(stream)
             yield "stream", stream.logical, name, partial(self._stream, name)
@@ -94,6 +102,15 @@ class Inventory:
             if "RedrivePolicy" not in attrs:
                 raise LookupError("no dead-letter queue configured")
         return url
+
+    def _notification(self, notification: spec.NotificationSpec) -> str:
+        bucket = self.naming.bucket(notification.bucket)
+        queue = self.naming.queue(notification.queue)
+        configs = self.clients.s3.get_bucket_notification_configuration(Bucket=bucket)
+        for config in configs.get("QueueConfigurations", []):
+            if config["QueueArn"].endswith(f":{queue}"):
+                return ",".join(config["Events"])
+        raise LookupError(f"no notification from {bucket} to {queue}")
 
     def _stream(self, name: str) -> str:
         summary = self.clients.kinesis.describe_stream_summary(StreamName=name)

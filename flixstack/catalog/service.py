@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Protocol
 
-from flixstack.catalog.models import TitleKind, TitlePage, TitleState, TitleSummary
+from flixstack.catalog.models import (
+    Title,
+    TitleCreate,
+    TitleKind,
+    TitlePage,
+    TitleState,
+    TitleSummary,
+)
+from flixstack.clock import now_iso
 
 Item = dict[str, Any]
 
@@ -12,6 +21,10 @@ MAX_PAGE = 100
 
 
 class CatalogRepository(Protocol):
+    def put_title(self, title_id: str, state: str, sort_key: str, attributes: Item) -> None: ...
+
+    def get_title(self, title_id: str) -> Item: ...
+
     def list_by_state(
         self, state: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
     ) -> tuple[list[Item], str | None]: ...
@@ -27,6 +40,29 @@ class CatalogService:
             TitleState.PUBLISHED, limit=min(limit, MAX_PAGE), cursor=cursor
         )
         return TitlePage(items=[_summary(item) for item in items], next_cursor=next_cursor)
+
+    def create(self, request: TitleCreate, actor: str) -> Title:
+        """A new draft title."""
+        title_id = uuid.uuid4().hex[:16]
+        now = now_iso()
+        self._repository.put_title(
+            title_id,
+            TitleState.DRAFT,
+            sort_key=now,
+            attributes={
+                **request.model_dump(mode="json"),
+                "sort_date": now,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor,
+                "updated_by": actor,
+            },
+        )
+        return self.get(title_id)
+
+    def get(self, title_id: str) -> Title:
+        """A title in any state (the admin view)."""
+        return Title.model_validate(self._repository.get_title(title_id))
 
 
 def _summary(item: Item) -> TitleSummary:

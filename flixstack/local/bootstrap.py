@@ -61,9 +61,7 @@ class Bootstrap:
 
     @staticmethod
     def total_steps() -> int:
-        return sum(
-            map(len, (spec.TABLES, spec.BUCKETS, spec.QUEUES, spec.STREAMS, spec.USER_POOLS))
-        )
+        return spec.resource_count()
 
     def run(self) -> list[Step]:
         steps: list[Step] = []
@@ -79,6 +77,8 @@ class Bootstrap:
             record("bucket", self.naming.bucket(bucket), self.ensure_bucket(bucket))
         for queue in spec.QUEUES:  # dead-letter queues are declared before their sources
             record("queue", self.naming.queue(queue), self.ensure_queue(queue))
+        for notification in spec.NOTIFICATIONS:
+            record("notification", notification.logical, self.ensure_notification(notification))
         for stream in spec.STREAMS:
             record("stream", self.naming.stream(stream), self.ensure_stream(stream))
         for pool in spec.USER_POOLS:
@@ -201,6 +201,35 @@ class Bootstrap:
             return "created"
         sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
         return "exists"
+
+    def ensure_notification(self, notification: spec.NotificationSpec) -> Outcome:
+        """Routes the bucket's ObjectCreated events under the prefix to the queue."""
+        s3 = self.clients.s3
+        sqs = self.clients.sqs
+        bucket = self.naming.bucket(notification.bucket)
+        queue_url = sqs.get_queue_url(QueueName=self.naming.queue(notification.queue))["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        existing = s3.get_bucket_notification_configuration(Bucket=bucket).get(
+            "QueueConfigurations", []
+        )
+        others = [c for c in existing if c.get("Id") != notification.logical]
+        outcome: Outcome = "exists" if len(others) < len(existing) else "created"
+        others.append(
+            {
+                "Id": notification.logical,
+                "QueueArn": queue_arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {
+                    "Key": {"FilterRules": [{"Name": "prefix", "Value": notification.prefix}]}
+                },
+            }
+        )
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"QueueConfigurations": others}
+        )
+        return outcome
 
     # --- Kinesis -------------------------------------------------------------------------
     def ensure_stream(self, stream: spec.StreamSpec) -> Outcome:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -20,9 +22,12 @@ from rich.table import Table
 from flixstack.aws.clients import AwsClients
 from flixstack.local import emulator
 from flixstack.local.bootstrap import Bootstrap, Step
-from flixstack.local.supervisor import ParentWatch, StartupError, Supervisor, exit_with_parent
+from flixstack.local.supervisor import ParentWatch, StartupError, Supervisor
+from flixstack.media.jobs import LadderMode
+from flixstack.process import exit_with_parent
 from flixstack.settings import Settings
 
+LADDERS: tuple[LadderMode, ...] = ("per-title", "fixed")
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(stderr=True)  # progress and status
 out = Console()  # what the user asked for: URLs, tables
@@ -117,25 +122,27 @@ def up(
         settings = settings.model_copy(update={"endpoint_url": endpoint.url})
         _bootstrap(settings)
 
-        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint.url, "FLIXSTACK_STAGE": settings.stage}
         api_url = f"http://{host}:{port}"
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint.url,
+            "FLIXSTACK_STAGE": settings.stage,
+            "FLIXSTACK_MEDIA_BASE_URL": f"{api_url}/media",
+        }
         with console.status(f"starting the API on {api_url}"):
             supervisor.start(
                 "api",
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "flixstack.api.app:create_app",
-                    "--factory",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                ],
+                [sys.executable, "-m", "uvicorn", "flixstack.local.devserver:create_app",
+                 "--factory", "--host", host, "--port", str(port)],
                 env=env,
                 ready=lambda: _healthy(api_url),
-            )
+            )  # fmt: skip
+        supervisor.start(
+            "worker",
+            [sys.executable, "-m", "flixstack.media.worker", "poll"],
+            env=env,
+            ready=lambda: True,
+        )
         _print_urls(api_url, endpoint, supervisor)
         while not stop.wait(0.5):
             if parent.interrupted():
@@ -167,11 +174,100 @@ def _print_urls(api_url: str, endpoint: emulator.Endpoint, supervisor: Superviso
     table.add_row("API", api_url)
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/health")
+    table.add_row("Media edge", f"{api_url}/media/")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")
     for child in supervisor.children:
         table.add_row(f"log: {child.name}", str(child.log_path))
     out.print(table)
     out.print("Press Ctrl-C to stop.")
+
+
+@app.command()
+def worker() -> None:
+    """Run the transcode worker against the queue at AWS_ENDPOINT_URL (or AWS)."""
+    from flixstack.media import worker as media_worker
+
+    raise typer.Exit(media_worker.main(["poll"]))
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The video to upload.")],
+    title: Annotated[str, typer.Option(help="Name of the new title.")],
+    subtitles: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="A WebVTT or SRT sidecar.")
+    ] = None,
+    subtitle_language: Annotated[
+        str | None, typer.Option(help="Language of --subtitles (else from name.<lang>.srt).")
+    ] = None,
+    ladder: Annotated[
+        str, typer.Option(help="per-title or fixed (Apple's HLS ladder).")
+    ] = "per-title",
+    wait: Annotated[bool, typer.Option(help="Follow the job until it ends.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    api: Annotated[
+        str, typer.Option(help="Base URL of the API.", envvar="FLIXSTACK_API_URL")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Upload a video through the API; with --wait, show the job's progress to the end."""
+    from flixstack.local.ingest import IngestClient, IngestError, IngestRequest, summary
+
+    if ladder not in LADDERS:
+        console.print(f"[red]--ladder must be one of {', '.join(LADDERS)}[/]")
+        raise typer.Exit(2)
+    client = IngestClient(api, console)
+    try:
+        job = client.upload(IngestRequest(path, title, ladder, subtitles, subtitle_language))
+        if wait:
+            job = client.follow(job["id"])
+    except (IngestError, httpx.HTTPError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    result = summary(job)
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        table = Table(show_header=False, title=f"{title}: {result['state']}", title_justify="left")
+        for key, value in result.items():
+            if key != "renditions" and value is not None:
+                table.add_row(key, str(value))
+        for r in result["renditions"]:
+            table.add_row(
+                "rendition", f"{r['width']}x{r['height']} @ {r['bandwidth'] / 1000:.0f} kbps"
+            )
+        out.print(table)
+    if result["state"] == "FAILED":
+        raise typer.Exit(1)
+
+
+SAMPLE_KINDS = ("animation", "talking", "sports", "noise")
+
+
+@app.command("sample-video")
+def sample_video(
+    out_path: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the MP4.")],
+    seconds: Annotated[float, typer.Option(min=0.5, help="Duration.")] = 10.0,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT.")] = "1280x720",
+    kind: Annotated[str, typer.Option(help=f"One of {', '.join(SAMPLE_KINDS)}.")] = "talking",
+    audio: Annotated[bool, typer.Option(help="Add a tone.")] = True,
+) -> None:
+    """Generate a synthetic source with ffmpeg's lavfi sources (no downloads)."""
+    from flixstack.media import samples
+
+    match = re.fullmatch(r"(\d+)x(\d+)", size)
+    if match is None or kind not in SAMPLE_KINDS:
+        console.print(f"[red]--size is WIDTHxHEIGHT and --kind one of {', '.join(SAMPLE_KINDS)}[/]")
+        raise typer.Exit(2)
+    with console.status(f"generating {seconds:g} s of {kind} at {size}"):
+        samples.generate(
+            out_path,
+            seconds=seconds,
+            width=int(match[1]),
+            height=int(match[2]),
+            kind=kind,  # type: ignore[arg-type]
+            audio=audio,
+        )
+    out.print(str(out_path))
 
 
 def main() -> None:

@@ -8,8 +8,6 @@ outlives ``flixstack up``, even after a SIGKILL.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -19,16 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-PR_SET_PDEATHSIG = 1
-
-
-def exit_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Ask the kernel to send ``sig`` to this process when its parent exits (Linux only)."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+from flixstack.process import exit_with_parent
 
 
 @dataclass

@@ -33,9 +33,7 @@ def assert_all_present(health: dict[str, object], emulator_port: int) -> None:
     assert health["all_present"] is True
     resources = health["resources"]
     assert isinstance(resources, list)
-    assert len(resources) == len(
-        spec.TABLES + spec.BUCKETS + spec.QUEUES + spec.STREAMS + spec.USER_POOLS
-    )
+    assert len(resources) == spec.resource_count()
 
 
 def test_up_starts_the_emulator_serves_and_stops_everything_on_sigint(

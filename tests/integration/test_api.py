@@ -70,9 +70,7 @@ def test_health_over_http_names_the_endpoint_and_every_resource(
     names = {r["name"] for r in body["resources"]}
     assert bootstrapped.naming.table(spec.CATALOG) in names
     assert bootstrapped.naming.queue(spec.TRANSCODE_DLQ) in names
-    assert len(body["resources"]) == len(
-        spec.TABLES + spec.BUCKETS + spec.QUEUES + spec.STREAMS + spec.USER_POOLS
-    )
+    assert len(body["resources"]) == spec.resource_count()
 
 
 def test_health_reports_missing_resources_with_503(settings: Settings) -> None:

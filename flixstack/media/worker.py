@@ -1,0 +1,576 @@
+"""The transcode worker: turns uploaded masters into published asset versions.
+
+``python -m flixstack.media.worker poll`` consumes the SQS transcode queue (locally,
+``flixstack up`` runs it); ``run-one`` runs the single S3 event in
+``FLIXSTACK_TRANSCODE_EVENT`` (the container started per message on AWS).
+
+Crash safety: a worker claims the job with a lease before touching it, renews the lease
+and the message's visibility with heartbeats, writes outputs under the job's own prefix
+(``titles/<title>/<job>/``, segments first, manifests last) and publishes with one
+DynamoDB transaction that flips the title's asset pointer and marks the job PUBLISHED.
+Killed at any point, it leaves either nothing visible or a complete version; the
+redelivered message finishes the job exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+
+from flixstack import spec
+from flixstack.aws.catalog_store import DynamoCatalogRepository
+from flixstack.aws.clients import AwsClients
+from flixstack.aws.job_store import DynamoJobRepository
+from flixstack.aws.object_store import ObjectStore
+from flixstack.errors import Conflict, FlixstackError, NotFound
+from flixstack.media.errors import InvalidMedia
+from flixstack.media.jobs import (
+    FORWARD,
+    Job,
+    JobError,
+    JobState,
+    LadderMode,
+    Published,
+    RenditionSummary,
+    SourceObject,
+    SubtitleObject,
+)
+from flixstack.media.pipeline import Limits, Progress, Stage, Subtitle, TranscodeResult, transcode
+from flixstack.settings import Settings
+
+logger = Logger(service="transcoder")
+LADDERS: tuple[LadderMode, ...] = ("per-title", "fixed")
+READY_FROM = ("draft", "processing")  # title states a first playable asset moves to "ready"
+
+# Overall percent at the start of each stage, by ladder mode (analysis only in per-title).
+STAGE_SPANS: dict[LadderMode, dict[str, tuple[float, float]]] = {
+    "per-title": {
+        "probing": (0, 2),
+        "analyzing": (2, 25),
+        "encoding": (25, 85),
+        "packaging": (85, 90),
+        "uploading": (90, 100),
+    },
+    "fixed": {
+        "probing": (0, 2),
+        "analyzing": (2, 2),
+        "encoding": (2, 85),
+        "packaging": (85, 90),
+        "uploading": (90, 100),
+    },
+}
+
+
+class Transcode(Protocol):
+    def __call__(
+        self,
+        source: Path,
+        out_dir: Path,
+        *,
+        ladder: LadderMode = ...,
+        subtitles: Sequence[Subtitle] = ...,
+        limits: Limits = ...,
+        progress: Progress | None = ...,
+    ) -> TranscodeResult: ...
+
+
+@dataclass(frozen=True)
+class MasterUpload:
+    """One S3 ObjectCreated record for an uploaded master."""
+
+    bucket: str
+    key: str
+    title_id: str
+    upload_id: str
+    size: int | None = None
+    etag: str | None = None
+
+
+def parse_event(body: str) -> list[MasterUpload]:
+    """The masters an S3 notification (SQS body) announces. Test events, other keys and
+    other event types announce none."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        logger.warning("message is not JSON; ignored")
+        return []
+    uploads = []
+    for record in document.get("Records", []) if isinstance(document, dict) else []:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record.get("s3", {})
+        key = unquote_plus(str(s3.get("object", {}).get("key", "")))
+        parts = PurePosixPath(key).parts
+        if not key.startswith(spec.MASTERS_PREFIX) or len(parts) != 4:
+            logger.warning("not a master upload; ignored", extra={"key": key})
+            continue
+        uploads.append(
+            MasterUpload(
+                bucket=str(s3.get("bucket", {}).get("name", "")),
+                key=key,
+                title_id=parts[1],
+                upload_id=parts[2],
+                size=s3.get("object", {}).get("size"),
+                etag=s3.get("object", {}).get("eTag"),
+            )
+        )
+    return uploads
+
+
+class Outcome(Enum):
+    DONE = "done"  # the job is finished (published or failed): the message can go
+    BUSY = "busy"  # another live worker holds the job: this message is a duplicate
+    RETRY = "retry"  # a transient failure: leave the message for redelivery
+
+
+class PermanentFailure(FlixstackError):
+    """The job cannot succeed however often it is retried (its title or source is gone)."""
+
+
+STATE_OF_STAGE = {
+    Stage.ANALYZING: JobState.ENCODING,
+    Stage.ENCODING: JobState.ENCODING,
+    Stage.PACKAGING: JobState.PACKAGING,
+}
+
+
+class StateTracker:
+    """Moves the job forward one conditional write at a time, never backwards."""
+
+    def __init__(self, runner: JobRunner, job: Job) -> None:
+        self._runner = runner
+        self._job = job
+        self.state = JobState.PROBING
+
+    def reach(self, target: JobState) -> None:
+        while (
+            self.state is not target
+            and self.state in FORWARD
+            and FORWARD[self.state] is not JobState.PUBLISHED
+        ):
+            following = FORWARD[self.state]
+            self._runner.jobs.advance(self._job.id, self._runner.owner, following)
+            self.state = following
+
+
+class Reporter:
+    """Holds the job's lease while it runs: writes progress at most once a second and
+    renews the lease (and the message's visibility) every heartbeat."""
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        job: Job,
+        keepalive: Callable[[], None] | None,
+    ) -> None:
+        self._runner = runner
+        self._job = job
+        self._keepalive = keepalive
+        self._stage = "probing"
+        self._percent = 0.0
+        self._written: tuple[str, float] | None = None
+        self._last_beat = time.monotonic()
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"reporter-{job.id}", daemon=True)
+
+    def __enter__(self) -> Reporter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def update(self, stage: str, fraction: float) -> None:
+        start, end = STAGE_SPANS[self._job.ladder][stage]
+        self._stage = stage
+        self._percent = max(self._percent, start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+    def _loop(self) -> None:
+        settings = self._runner.settings
+        while not self._stop.wait(1.0):
+            due = time.monotonic() - self._last_beat >= settings.transcode_heartbeat_s
+            current = (self._stage, round(self._percent, 1))
+            if current == self._written and not due:
+                continue
+            try:
+                self._runner.jobs.report(
+                    self._job.id,
+                    self._runner.owner,
+                    *current,
+                    lease_until=self._runner.lease_until(),
+                )
+                self._written = current
+                if due:
+                    if self._keepalive is not None:
+                        self._keepalive()
+                    self._last_beat = time.monotonic()
+            except Conflict:
+                logger.warning("lost the lease", extra={"job_id": self._job.id})
+                self.lost.set()
+                return
+            except Exception:  # a missed heartbeat is retried on the next tick
+                logger.exception("heartbeat failed", extra={"job_id": self._job.id})
+
+
+class JobRunner:
+    """Runs jobs to the end under a lease: download, transcode, upload, publish."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        *,
+        transcoder: Transcode = transcode,
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        naming = settings.naming
+        self.jobs = DynamoJobRepository(naming.table(spec.JOBS), clients.dynamodb)
+        self.catalog = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
+        self.store = ObjectStore(clients.s3)
+        self.media_bucket = naming.bucket(spec.MEDIA)
+        self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self._transcode = transcoder
+
+    def lease_until(self) -> float:
+        return time.time() + self.settings.transcode_visibility_s
+
+    def ensure_job(self, upload: MasterUpload) -> Job:
+        """The upload's job, created here if the upload did not go through the API."""
+        try:
+            return self.jobs.get(upload.upload_id)
+        except NotFound:
+            pass
+        ladder: LadderMode = "per-title"
+        try:
+            metadata = self.store.head(upload.bucket, upload.key).get("Metadata", {})
+            requested = metadata.get("ladder")
+            ladder = requested if requested in LADDERS else "per-title"
+        except NotFound:
+            pass  # the claim below will fail the job with source_missing
+        prefix = spec.sidecar_prefix(upload.title_id, upload.upload_id)
+        subtitles = [
+            SubtitleObject(language=PurePosixPath(key).stem, key=key)
+            for key in self.store.keys(upload.bucket, prefix)
+        ]
+        self.jobs.create(
+            Job(
+                id=upload.upload_id,
+                title_id=upload.title_id,
+                ladder=ladder,
+                source=SourceObject(
+                    bucket=upload.bucket, key=upload.key, size=upload.size, etag=upload.etag
+                ),
+                subtitles=subtitles,
+            )
+        )
+        return self.jobs.get(upload.upload_id)
+
+    def _claim(self, job: Job) -> Job | None:
+        """Claims the job; waits out a lease that is about to expire (a dead worker's)."""
+        for _ in range(2):
+            claimed = self.jobs.claim(job.id, self.owner, self.lease_until(), time.time())
+            if claimed is not None:
+                return claimed
+            current = self.jobs.get(job.id)
+            if current.terminal or current.lease_until is None:
+                return None
+            wait = current.lease_until - time.time()
+            if wait > self.settings.transcode_visibility_s:
+                return None
+            time.sleep(max(wait, 0) + 0.1)
+        return None
+
+    def run(
+        self,
+        upload: MasterUpload,
+        *,
+        keepalive: Callable[[], None] | None = None,
+        deliveries: int = 1,
+    ) -> Outcome:
+        job = self.ensure_job(upload)
+        if job.terminal:
+            logger.info("job already finished", extra={"job_id": job.id, "state": job.state})
+            return Outcome.DONE
+        claimed = self._claim(job)
+        if claimed is None:
+            current = self.jobs.get(job.id)
+            return Outcome.DONE if current.terminal else Outcome.BUSY
+        final = max(deliveries, claimed.attempts) >= spec.TRANSCODE.max_receive_count
+        log = {"job_id": claimed.id, "attempt": claimed.attempts, "owner": self.owner}
+        logger.info("claimed", extra=log)
+        workspace = self.settings.work_dir / f"{claimed.id}-{self.owner}"
+        try:
+            return self._run_claimed(claimed, workspace, keepalive)
+        except (InvalidMedia, PermanentFailure) as exc:
+            self._fail(claimed, exc.reason, exc.message)
+            return Outcome.DONE
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, FlixstackError) else "internal_error"
+            logger.exception("attempt failed", extra={**log, "final": final})
+            if final:
+                self._fail(claimed, reason, f"gave up after {claimed.attempts} attempts: {exc}")
+                return Outcome.DONE
+            return Outcome.RETRY
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+    def _fail(self, job: Job, reason: str, message: str) -> None:
+        logger.warning("job failed", extra={"job_id": job.id, "reason": reason, "message": message})
+        self.jobs.fail(job.id, JobError(reason=reason, message=message), owner=self.owner)
+
+    def _run_claimed(
+        self, job: Job, workspace: Path, keepalive: Callable[[], None] | None
+    ) -> Outcome:
+        for stale in self.settings.work_dir.glob(f"{job.id}-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a worker that died on this job
+        try:
+            self.catalog.get_title(job.title_id)  # fail early, before any work
+        except NotFound as exc:
+            raise PermanentFailure(exc.message, reason="title_missing") from exc
+        with Reporter(self, job, keepalive) as reporter:
+            source = self._download(job, workspace)
+            states = StateTracker(self, job)
+
+            def progress(stage: Stage, fraction: float) -> None:
+                if stage is not Stage.PROBING:
+                    states.reach(STATE_OF_STAGE[stage])
+                reporter.update(stage.value, fraction)
+
+            out_dir = workspace / "out"
+            result = self._transcode(
+                source,
+                out_dir,
+                ladder=job.ladder,
+                subtitles=[
+                    Subtitle(language=s.language, path=p)
+                    for s, p in self._subtitles(job, workspace)
+                ],
+                limits=Limits(
+                    max_bytes=self.settings.max_upload_bytes,
+                    max_duration_s=self.settings.max_duration_s,
+                ),
+                progress=progress,
+            )
+            states.reach(JobState.PACKAGING)
+            if reporter.lost.is_set():
+                return Outcome.BUSY
+            self._upload(job, out_dir, result, reporter)
+        return self._publish(job, result)
+
+    def _download(self, job: Job, workspace: Path) -> Path:
+        try:
+            head = self.store.head(job.source.bucket, job.source.key)
+        except NotFound as exc:
+            raise PermanentFailure(exc.message, reason="source_missing") from exc
+        size = int(head.get("ContentLength", 0))
+        if size > self.settings.max_upload_bytes:
+            raise InvalidMedia(
+                f"{size} bytes is over the {self.settings.max_upload_bytes}-byte limit",
+                reason="too_large",
+            )
+        name = PurePosixPath(job.source.key).name
+        return self.store.download(job.source.bucket, job.source.key, workspace / "source" / name)
+
+    def _subtitles(self, job: Job, workspace: Path) -> list[tuple[SubtitleObject, Path]]:
+        return [
+            (
+                s,
+                self.store.download(
+                    job.source.bucket, s.key, workspace / "subtitles" / PurePosixPath(s.key).name
+                ),
+            )
+            for s in job.subtitles
+        ]
+
+    def _upload(self, job: Job, out_dir: Path, result: TranscodeResult, reporter: Reporter) -> None:
+        """Segments, images and texts first, in parallel; manifests last, in order."""
+        prefix = spec.asset_prefix(job.title_id, job.id)
+        manifests = list(result.manifests)
+        others = sorted(
+            p.relative_to(out_dir).as_posix()
+            for p in out_dir.rglob("*")
+            if p.is_file() and p.relative_to(out_dir).as_posix() not in manifests
+        )
+        total = len(others) + len(manifests)
+        done = 0
+
+        def put(relative: str) -> None:
+            nonlocal done
+            self.store.upload(out_dir / relative, self.media_bucket, prefix + relative)
+            done += 1
+            reporter.update("uploading", done / total)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(put, others))
+        for relative in manifests:
+            put(relative)
+
+    def _publish(self, job: Job, result: TranscodeResult) -> Outcome:
+        prefix = spec.asset_prefix(job.title_id, job.id)
+        published = Published(
+            version=job.id,
+            master_playlist=prefix + result.master_playlist,
+            dash_manifest=prefix + result.dash_manifest,
+            poster=prefix + result.poster,
+            thumbnails_vtt=prefix + result.thumbnails_vtt,
+            duration_s=result.source.duration_s,
+            renditions=[
+                RenditionSummary(width=r.width, height=r.height, bandwidth=r.bandwidth)
+                for r in result.renditions
+            ],
+            subtitle_languages=list(result.subtitle_languages),
+            has_audio=result.has_audio,
+        )
+        for _ in range(3):  # the title may be edited concurrently: re-read it and retry
+            title = self.catalog.get_title(job.title_id)
+            state = "ready" if title.get("state") in READY_FROM else str(title.get("state"))
+            items = [
+                self.jobs.publication(job.id, self.owner, published),
+                self.catalog.asset_publication(
+                    title,
+                    published.model_dump(),
+                    state,
+                    str(title.get("sort_date", title.get("created_at", ""))),
+                ),
+            ]
+            try:
+                self.jobs.transact(items, f"publishing job {job.id}")
+            except Conflict:
+                current = self.jobs.get(job.id)
+                if current.state is not JobState.PACKAGING or current.owner != self.owner:
+                    return Outcome.DONE if current.terminal else Outcome.BUSY
+                continue
+            logger.info("published", extra={"job_id": job.id, "title_id": job.title_id})
+            return Outcome.DONE
+        raise Conflict(f"title {job.title_id} kept changing while job {job.id} published")
+
+
+class QueueWorker:
+    """Consumes the transcode queue one message at a time, extending each message's
+    visibility while its job runs; marks jobs of dead-lettered messages FAILED."""
+
+    def __init__(self, settings: Settings, clients: AwsClients, runner: JobRunner) -> None:
+        self.settings = settings
+        self.runner = runner
+        self._sqs = clients.sqs
+        naming = settings.naming
+        self.queue_url = self._sqs.get_queue_url(QueueName=naming.queue(spec.TRANSCODE))["QueueUrl"]
+        dead_letter = spec.TRANSCODE.dead_letter
+        assert dead_letter is not None
+        self.dlq_url = self._sqs.get_queue_url(QueueName=naming.queue(dead_letter))["QueueUrl"]
+        self.busy = False
+
+    def poll(
+        self, stop: threading.Event, *, wait_s: int = 5, max_messages: int | None = None
+    ) -> int:
+        handled = 0
+        while not stop.is_set() and (max_messages is None or handled < max_messages):
+            response = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=wait_s,
+                VisibilityTimeout=self.settings.transcode_visibility_s,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                self.sweep_dead_letters()
+                continue
+            self.handle(messages[0])
+            handled += 1
+        return handled
+
+    def handle(self, message: Any) -> None:
+        receipt = message["ReceiptHandle"]
+        deliveries = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+
+        def keepalive() -> None:
+            self._sqs.change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=receipt,
+                VisibilityTimeout=self.settings.transcode_visibility_s,
+            )
+
+        self.busy = True
+        try:
+            outcomes = [
+                self.runner.run(upload, keepalive=keepalive, deliveries=deliveries)
+                for upload in parse_event(message.get("Body", ""))
+            ]
+        finally:
+            self.busy = False
+        if Outcome.RETRY not in outcomes:
+            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+
+    def sweep_dead_letters(self) -> None:
+        """A message in the dead-letter queue means its job could not finish: say so on
+        the job. The message stays there (hidden for an hour) for operators to inspect."""
+        response = self._sqs.receive_message(
+            QueueUrl=self.dlq_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=3600,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        for message in response.get("Messages", []):
+            for upload in parse_event(message.get("Body", "")):
+                error = JobError(
+                    reason="dead_lettered",
+                    message=f"the job's message failed {spec.TRANSCODE.max_receive_count} deliveries "
+                    "(the worker crashed or timed out each time)",
+                )
+                if self.runner.jobs.fail(upload.upload_id, error):
+                    logger.warning("dead-lettered job failed", extra={"job_id": upload.upload_id})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``poll`` (the default) or ``run-one``; exit status 1 asks for a retry."""
+    import signal
+
+    args = list(sys.argv[1:] if argv is None else argv) or ["poll"]
+    settings = Settings()
+    clients = AwsClients(settings)
+    runner = JobRunner(settings, clients)
+    if args[0] == "run-one":
+        if not settings.transcode_event:
+            print("run-one needs FLIXSTACK_TRANSCODE_EVENT (an S3 event as JSON)", file=sys.stderr)
+            return 2
+        outcomes = [runner.run(upload) for upload in parse_event(settings.transcode_event)]
+        return 1 if Outcome.RETRY in outcomes else 0
+    if args[0] != "poll":
+        print(
+            f"usage: python -m flixstack.media.worker [poll|run-one], not {args[0]!r}",
+            file=sys.stderr,
+        )
+        return 2
+    stop = threading.Event()
+    worker = QueueWorker(settings, clients, runner)
+
+    def on_signal(signum: int, _: object) -> None:
+        stop.set()
+        if worker.busy:  # abandon the job: its lease and message expire, another run resumes it
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.poll(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
