@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     transcode_heartbeat_s: Annotated[float, Field(gt=0)] = 20.0
     transcode_event: str | None = None
     """One S3 event (JSON) for ``worker run-one``: a container started per message sets it."""
+    transcode_attempt: Annotated[int, Field(ge=1)] = 1
+    """Which delivery of that event this run is (the dispatcher counts them)."""
     work_dir: Path = Path(tempfile.gettempdir()) / "flixstack-work"
 
     @field_validator("region")

@@ -13,14 +13,31 @@ import pulumi_aws as aws  # noqa: E402
 from infra import outputs, packaging  # noqa: E402
 from infra.components.api import Api, ApiArgs  # noqa: E402
 from infra.components.data import Data, DataArgs  # noqa: E402
+from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
 from infra.components.identity import Identity, IdentityArgs  # noqa: E402
 from infra.components.messaging import Messaging, MessagingArgs  # noqa: E402
 from infra.components.storage import Storage, StorageArgs  # noqa: E402
+from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.config import StackConfig  # noqa: E402
 
 config = StackConfig.load()
 account_id = aws.get_caller_identity().account_id
 naming = config.naming(account_id if config.bucket_suffix is None else config.bucket_suffix)
+runtime_environment = {
+    "FLIXSTACK_STAGE": naming.stage,
+    "FLIXSTACK_BUCKET_SUFFIX": naming.bucket_suffix,
+}
+code = packaging.code_archive()
+python = PythonRuntime(
+    "python",
+    PythonRuntimeArgs(
+        naming=naming,
+        dependencies=packaging.dependency_archive(
+            ROOT / config.lambda_layer_dir, config.lambda_architecture
+        ),
+        architecture=config.lambda_architecture,
+    ),
+)
 
 storage = Storage(
     "storage",
@@ -34,7 +51,15 @@ storage = Storage(
     ),
 )
 data = Data("data", DataArgs(naming=naming, deletion_protection=config.deletion_protection))
-messaging = Messaging("messaging", MessagingArgs(naming=naming))
+messaging = Messaging(
+    "messaging",
+    MessagingArgs(
+        naming=naming,
+        account_id=account_id,
+        bucket_names=storage.bucket_names,
+        bucket_arns=storage.bucket_arns,
+    ),
+)
 identity = Identity(
     "identity",
     IdentityArgs(
@@ -47,15 +72,9 @@ api = Api(
     "api",
     ApiArgs(
         naming=naming,
-        code=packaging.code_archive(),
-        dependencies=packaging.dependency_archive(
-            ROOT / config.lambda_layer_dir, config.lambda_architecture
-        ),
-        environment={
-            "FLIXSTACK_STAGE": naming.stage,
-            "FLIXSTACK_BUCKET_SUFFIX": naming.bucket_suffix,
-            "FLIXSTACK_USER_POOL_ID": identity.user_pool_id,
-        },
+        code=code,
+        layer_arn=python.layer_arn,
+        environment={**runtime_environment, "FLIXSTACK_USER_POOL_ID": identity.user_pool_id},
         table_arns=data.table_arns,
         bucket_arns=storage.bucket_arns,
         queue_arns=messaging.queue_arns,
@@ -70,6 +89,31 @@ api = Api(
         architecture=config.lambda_architecture,
     ),
 )
+transcoding = Transcoding(
+    "transcoding",
+    TranscodingArgs(
+        naming=naming,
+        region=config.region,
+        code=code,
+        layer_arn=python.layer_arn,
+        environment=runtime_environment,
+        bucket_arns=storage.bucket_arns,
+        table_arns=data.table_arns,
+        queue_arns=messaging.queue_arns,
+        media_key_arn=storage.media_key_arn,
+        image_tag=config.transcoder_image_tag or packaging.image_tag(),
+        log_retention_days=config.log_retention_days,
+        memory_mb=config.transcode_memory_mb,
+        ephemeral_storage_gib=config.transcode_ephemeral_storage_gib,
+        spot=config.transcode_spot,
+        dispatch_concurrency=config.transcode_dispatch_concurrency,
+        lambda_architecture=config.lambda_architecture,
+        subnet_ids=config.transcode_subnet_ids,
+        security_group_ids=config.transcode_security_group_ids,
+        assign_public_ip=config.transcode_assign_public_ip,
+        force_destroy=config.force_destroy,
+    ),
+)
 
 pulumi.export(outputs.STAGE, naming.stage)
 pulumi.export(outputs.REGION, config.region)
@@ -82,3 +126,12 @@ pulumi.export(outputs.STREAMS, messaging.stream_names)
 pulumi.export(outputs.USER_POOL_ID, identity.user_pool_id)
 pulumi.export(outputs.WEB_CLIENT_ID, identity.web_client_id)
 pulumi.export(outputs.MEDIA_KEY_ARN, storage.media_key_arn)
+pulumi.export(outputs.TRANSCODER_REPOSITORY, transcoding.repository_url)
+pulumi.export(outputs.TRANSCODER_IMAGE, transcoding.image)
+pulumi.export(outputs.TRANSCODE_CLUSTER, transcoding.cluster_name)
+pulumi.export(outputs.TRANSCODE_TASK_DEFINITION, transcoding.task_definition_arn)
+pulumi.export(outputs.TRANSCODE_LOG_GROUP, transcoding.log_group_name)
+pulumi.export(outputs.TRANSCODE_DISPATCH_FUNCTION, transcoding.dispatch_function_name)
+pulumi.export(outputs.TRANSCODE_RETRY_FUNCTION, transcoding.retry_function_name)
+pulumi.export(outputs.TRANSCODE_SUBNETS, transcoding.subnet_ids)
+pulumi.export(outputs.TRANSCODE_SECURITY_GROUPS, transcoding.security_group_ids)

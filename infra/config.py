@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -32,6 +33,27 @@ class StackConfig:
     deletion_protection: bool = True
     callback_urls: tuple[str, ...] = ("http://localhost:8000/auth/callback",)
     lambda_layer_dir: str = "build/lambda-layer"
+    # --- transcoding ------------------------------------------------------------------------
+    transcode_memory_mb: int = 8192
+    """Memory of the 2-vCPU Fargate task: 4096-16384 MiB in steps of 1024."""
+    transcode_ephemeral_storage_gib: int = 50
+    """Task scratch space for the master, renditions and packaging: 50-200 GiB."""
+    transcode_spot: bool = False
+    """Run tasks on FARGATE_SPOT; an interrupted task is retried like a crashed one."""
+    transcode_subnet_ids: tuple[str, ...] = ()
+    """Subnets of an existing VPC for the tasks. Empty: the component creates a small VPC
+    (two public subnets, no NAT gateway, tasks get public IPs, HTTPS egress only)."""
+    transcode_security_group_ids: tuple[str, ...] = ()
+    """Security groups for the tasks; given together with ``transcode_subnet_ids``."""
+    transcode_assign_public_ip: bool | None = None
+    """None: only in the VPC the component creates. Given subnets must have a route to S3,
+    ECR and CloudWatch (NAT or VPC endpoints) unless this is true and they are public."""
+    transcode_dispatch_concurrency: int = 5
+    """Reserved concurrency of the dispatcher Lambdas and maximum concurrency of the queue's
+    event-source mapping (at least 2)."""
+    transcoder_image_tag: str | None = None
+    """None: the digest of the image's build context (``packaging.image_tag``), which CI
+    pushes before ``pulumi up``. Set it to deploy an image built elsewhere."""
 
     def __post_init__(self) -> None:
         if self.ingest_glacier_days < 1:
@@ -42,6 +64,25 @@ class StackConfig:
             )
         if self.lambda_architecture not in ("arm64", "x86_64"):
             raise ValueError("flixstack:lambdaArchitecture must be arm64 or x86_64")
+        if not (4096 <= self.transcode_memory_mb <= 16384 and self.transcode_memory_mb % 1024 == 0):
+            raise ValueError(
+                "flixstack:transcodeMemoryMb must be 4096-16384 in steps of 1024 (2 vCPU Fargate)"
+            )
+        if not 50 <= self.transcode_ephemeral_storage_gib <= 200:
+            raise ValueError("flixstack:transcodeEphemeralStorageGib must be 50-200")
+        if bool(self.transcode_subnet_ids) != bool(self.transcode_security_group_ids):
+            raise ValueError(
+                "flixstack:transcodeSubnetIds and flixstack:transcodeSecurityGroupIds "
+                "are given together or not at all"
+            )
+        if not 2 <= self.transcode_dispatch_concurrency <= 1000:
+            raise ValueError("flixstack:transcodeDispatchConcurrency must be 2-1000")
+        if self.transcoder_image_tag is not None and (
+            not _IMAGE_TAG.match(self.transcoder_image_tag) or self.transcoder_image_tag == "latest"
+        ):
+            raise ValueError(
+                "flixstack:transcoderImageTag must be an immutable image tag (not 'latest')"
+            )
 
     def naming(self, bucket_suffix: str) -> Naming:
         return Naming(self.stage, bucket_suffix)
@@ -72,8 +113,25 @@ class StackConfig:
             ),
             callback_urls=tuple(config.get_object("callbackUrls") or default["callback_urls"]),
             lambda_layer_dir=config.get("lambdaLayerDir", default["lambda_layer_dir"]),
+            transcode_memory_mb=config.get_int("transcodeMemoryMb", default["transcode_memory_mb"]),
+            transcode_ephemeral_storage_gib=config.get_int(
+                "transcodeEphemeralStorageGib", default["transcode_ephemeral_storage_gib"]
+            ),
+            transcode_spot=config.get_bool("transcodeSpot", default["transcode_spot"]),
+            transcode_subnet_ids=tuple(config.get_object("transcodeSubnetIds") or ()),
+            transcode_security_group_ids=tuple(
+                config.get_object("transcodeSecurityGroupIds") or ()
+            ),
+            transcode_assign_public_ip=config.get_bool("transcodeAssignPublicIp"),
+            transcode_dispatch_concurrency=config.get_int(
+                "transcodeDispatchConcurrency", default["transcode_dispatch_concurrency"]
+            ),
+            transcoder_image_tag=config.get("transcoderImageTag"),
         )
 
+
+# What Docker and ECR accept as a tag.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 # CloudWatch Logs accepts only these retention periods.
 _LOG_RETENTION_DAYS = (

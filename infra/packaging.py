@@ -1,4 +1,5 @@
-"""Packages the Lambda code (this repo's ``flixstack`` and ``functions``) and its dependencies."""
+"""Packages the Lambda code (this repo's ``flixstack`` and ``functions``) and its dependencies,
+and names the transcoder image built from this repo."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ SOURCE_PACKAGES = ("flixstack", "functions")
 REQUIREMENTS = ROOT / "functions" / "requirements.txt"
 PYTHON_VERSION = "3.12"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# What containers/transcoder/Dockerfile copies from the build context (see .dockerignore),
+# less README.md: pyproject names it, so it is copied, but it changes nothing that runs.
+IMAGE_FILES = ("pyproject.toml", ".dockerignore", "containers/transcoder/Dockerfile")
+IMAGE_PACKAGES = ("flixstack",)
 
 
 def code_archive(root: Path = ROOT) -> pulumi.AssetArchive:
@@ -59,3 +64,23 @@ def build_dependency_layer(target: Path, architecture: str) -> Path:
 def dependency_archive(target: Path, architecture: str) -> pulumi.FileArchive:
     """The layer zip: Lambda puts its ``python/`` folder on ``sys.path``."""
     return pulumi.FileArchive(str(build_dependency_layer(target, architecture)))
+
+
+def image_tag(root: Path = ROOT) -> str:
+    """The transcoder image's tag: a digest of what the image is built from.
+
+    A stack thereby names the image of its own sources, and one tag never stands for two
+    different images (the repository's tags are immutable). CI builds and pushes
+    ``<repository>:<tag>`` before ``pulumi up`` when the tag is not in the registry yet."""
+    paths = [root / name for name in IMAGE_FILES]
+    for package in IMAGE_PACKAGES:
+        paths.extend(
+            path
+            for path in sorted((root / package).rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        )
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"src-{digest.hexdigest()[:20]}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from flixstack import spec
 
 Statement = dict[str, Any]
 
@@ -13,20 +15,52 @@ def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
-def allow(sid: str, actions: Sequence[str], resources: Sequence[str]) -> Statement:
-    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": sorted(resources)}
+def allow(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    condition: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Statement:
+    statement: Statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": sorted(resources),
+    }
+    if condition:
+        statement["Condition"] = {k: dict(v) for k, v in condition.items()}
+    return statement
 
 
-def deny_insecure_transport(bucket_arn: str) -> Statement:
-    """The TLS-only statement every bucket policy starts with."""
+def logs(log_group_arn: str) -> Statement:
+    """Writing to one log group (its streams)."""
+    return allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])
+
+
+def tracing() -> Statement:
+    """X-Ray has no resource-level permissions; these are write-only trace calls."""
+    return {
+        "Sid": "Tracing",
+        "Effect": "Allow",
+        "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        "Resource": "*",
+    }
+
+
+def deny_without_tls(service: str, resources: str | Sequence[str]) -> Statement:
+    """The TLS-only statement every bucket and queue policy starts with."""
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Action": f"{service}:*",
+        "Resource": resources if isinstance(resources, str) else list(resources),
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    return deny_without_tls("s3", [bucket_arn, f"{bucket_arn}/*"])
 
 
 def tls_only_bucket_policy(bucket_arn: str) -> str:
@@ -85,7 +119,7 @@ def api_function_policy(
 ) -> str:
     """Least privilege for the API Lambda: named resources only, no wildcard actions."""
     return document(
-        allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+        logs(log_group_arn),
         allow(
             "Tables",
             TABLE_READ_WRITE,
@@ -107,11 +141,184 @@ def api_function_policy(
         ),
         allow("UserPools", ["cognito-idp:DescribeUserPool"], user_pool_arns),
         allow("Keys", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arns),
-        # X-Ray has no resource-level permissions; these are write-only trace calls.
+        tracing(),
+    )
+
+
+# --- queues ----------------------------------------------------------------------------------
+def queue_policy(queue_arn: str, notifying_bucket_arns: Sequence[str], account_id: str) -> str:
+    """TLS only; plus, when buckets notify the queue, S3 may send to it on behalf of exactly
+    those buckets of this account (``aws:SourceArn`` and ``aws:SourceAccount``, so no other
+    account's bucket can use S3 as a confused deputy)."""
+    statements = [deny_without_tls("sqs", queue_arn)]
+    if notifying_bucket_arns:
+        statements.append(
+            {
+                "Sid": "S3EventNotifications",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": sorted(notifying_bucket_arns)},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            }
+        )
+    return document(*statements)
+
+
+# --- transcoding -----------------------------------------------------------------------------
+QUEUE_CONSUME = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+)
+TASK_TABLE_ACCESS = (
+    # TransactWriteItems has no IAM action of its own: each Put/Update/ConditionCheck in a
+    # transaction is authorized by the action of the same name.
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+
+
+def transcoder_task_policy(
+    *,
+    ingest_bucket_arn: str,
+    media_bucket_arn: str,
+    table_arns: Sequence[str],
+    queue_arn: str,
+    dead_letter_arn: str,
+    media_key_arn: str,
+) -> str:
+    """The worker container: reads masters and sidecars, writes packaged titles, keeps its
+    job and the title in DynamoDB, consumes the transcode queue (``poll``) and marks the jobs
+    of dead-lettered messages failed. Object access is limited to the spec's key prefixes."""
+    return document(
+        allow(
+            "ReadUploads",
+            ["s3:GetObject"],
+            [
+                f"{ingest_bucket_arn}/{spec.MASTERS_PREFIX}*",
+                f"{ingest_bucket_arn}/{spec.SIDECARS_PREFIX}*",
+            ],
+        ),
+        allow(
+            "ListSidecars",
+            ["s3:ListBucket"],
+            [ingest_bucket_arn],
+            {"StringLike": {"s3:prefix": [f"{spec.SIDECARS_PREFIX}*"]}},
+        ),
+        allow(
+            "WriteTitles",
+            ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectTagging"],
+            [f"{media_bucket_arn}/{spec.MEDIA_TITLES_PREFIX}*"],
+        ),
+        allow("MediaKey", ["kms:Decrypt", "kms:GenerateDataKey"], [media_key_arn]),
+        allow("Tables", TASK_TABLE_ACCESS, table_arns),
+        allow("Queue", QUEUE_CONSUME, [queue_arn]),
+        allow("DeadLetters", ["sqs:GetQueueUrl", "sqs:ReceiveMessage"], [dead_letter_arn]),
+    )
+
+
+def transcoder_execution_policy(*, repository_arn: str, log_group_arn: str) -> str:
+    """What ECS needs to start the worker: pull its image and ship its logs."""
+    return document(
+        # GetAuthorizationToken is account-wide (it has no resource); it grants no data.
         {
-            "Sid": "Tracing",
+            "Sid": "RegistryLogin",
             "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Action": "ecr:GetAuthorizationToken",
             "Resource": "*",
         },
+        allow(
+            "PullImage",
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            [repository_arn],
+        ),
+        logs(log_group_arn),
+    )
+
+
+def task_family_arn(task_definition_arn: str) -> str:
+    """``…:task-definition/<family>:<revision>`` → ``…:task-definition/<family>``."""
+    return task_definition_arn.rsplit(":", 1)[0]
+
+
+def transcode_dispatch_policy(
+    *,
+    queue_arn: str,
+    cluster_arn: str,
+    task_definition_arn: str,
+    task_role_arns: Sequence[str],
+    log_group_arn: str,
+) -> str:
+    """The dispatcher Lambda: consumes the transcode queue (its event-source mapping) and
+    starts the worker's task definition, any revision, on this cluster only."""
+    return document(
+        logs(log_group_arn),
+        allow(
+            "ConsumeQueue",
+            ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            [queue_arn],
+        ),
+        allow(
+            "RunTask",
+            ["ecs:RunTask"],
+            [f"{task_family_arn(task_definition_arn)}:*"],
+            {"ArnEquals": {"ecs:cluster": cluster_arn}},
+        ),
+        allow(
+            "PassTaskRoles",
+            ["iam:PassRole"],
+            task_role_arns,
+            {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+        tracing(),
+    )
+
+
+def transcode_retry_policy(*, queue_arns: Sequence[str], log_group_arn: str) -> str:
+    """The stopped-task Lambda: sends a dead task's S3 event back to the transcode queue, or
+    to its dead-letter queue once the attempts are spent."""
+    return document(
+        logs(log_group_arn),
+        allow("Resend", ["sqs:GetQueueUrl", "sqs:SendMessage"], queue_arns),
+        tracing(),
+    )
+
+
+def ecr_lifecycle_policy(*, keep_images: int, untagged_days: int) -> str:
+    """Untagged layers go after a few days; only the newest images are kept."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {untagged_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the newest {keep_images} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
     )

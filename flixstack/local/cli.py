@@ -23,7 +23,7 @@ from flixstack.aws.clients import AwsClients
 from flixstack.local import emulator
 from flixstack.local.bootstrap import Bootstrap, Step
 from flixstack.local.supervisor import ParentWatch, StartupError, Supervisor
-from flixstack.media.jobs import LadderMode
+from flixstack.media.ladder import LadderMode
 from flixstack.process import exit_with_parent
 from flixstack.settings import Settings
 
@@ -258,15 +258,19 @@ def sample_video(
     if match is None or kind not in SAMPLE_KINDS:
         console.print(f"[red]--size is WIDTHxHEIGHT and --kind one of {', '.join(SAMPLE_KINDS)}[/]")
         raise typer.Exit(2)
-    with console.status(f"generating {seconds:g} s of {kind} at {size}"):
-        samples.generate(
-            out_path,
-            seconds=seconds,
-            width=int(match[1]),
-            height=int(match[2]),
-            kind=kind,  # type: ignore[arg-type]
-            audio=audio,
-        )
+    try:
+        with console.status(f"generating {seconds:g} s of {kind} at {size}"):
+            samples.generate(
+                out_path,
+                seconds=seconds,
+                width=int(match[1]),
+                height=int(match[2]),
+                kind=kind,  # type: ignore[arg-type]
+                audio=audio,
+            )
+    except ValueError as exc:  # e.g. odd sizes: H.264 needs even ones
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
     out.print(str(out_path))
 
 

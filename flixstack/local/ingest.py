@@ -25,7 +25,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from flixstack.media.jobs import TERMINAL, JobState, LadderMode
+from flixstack.media.jobs import TERMINAL, JobState
+from flixstack.media.ladder import LadderMode
 
 _LANGUAGE_IN_NAME = re.compile(r"\.([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)\.(?:srt|vtt)$", re.IGNORECASE)
 
@@ -56,10 +57,17 @@ class IngestRequest:
 
 
 class IngestClient:
-    def __init__(self, api_url: str, console: Console, timeout: float = 60.0) -> None:
-        self._api = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout)
+    def __init__(
+        self, api: str | httpx.Client, console: Console | None = None, timeout: float = 60.0
+    ) -> None:
+        """``api`` is the API's base URL, or a client bound to it (a test client, say)."""
+        self._api = (
+            api
+            if isinstance(api, httpx.Client)
+            else httpx.Client(base_url=api.rstrip("/"), timeout=timeout)
+        )
         self._transfer = httpx.Client(timeout=timeout)
-        self._console = console
+        self._console = console or Console(stderr=True, quiet=True)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._api.request(method, path, **kwargs)

@@ -10,13 +10,12 @@ redelivered message for a finished job changes nothing.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from flixstack.clock import now_iso
-
-LadderMode = Literal["per-title", "fixed"]
+from flixstack.media.ladder import LadderMode
 
 
 class JobState(StrEnum):

@@ -22,7 +22,8 @@ from flixstack import spec
 from flixstack.aws.object_store import ObjectStore
 from flixstack.clock import now_iso
 from flixstack.errors import InvalidInput
-from flixstack.media.jobs import Job, JobRepository, LadderMode, SourceObject, SubtitleObject
+from flixstack.media.jobs import Job, JobRepository, SourceObject, SubtitleObject
+from flixstack.media.ladder import LadderMode
 from flixstack.settings import Settings
 
 MIN_PART = 8 * 2**20  # S3 needs ≥ 5 MiB for every part but the last

@@ -42,12 +42,12 @@ from flixstack.media.jobs import (
     Job,
     JobError,
     JobState,
-    LadderMode,
     Published,
     RenditionSummary,
     SourceObject,
     SubtitleObject,
 )
+from flixstack.media.ladder import LadderMode
 from flixstack.media.pipeline import Limits, Progress, Stage, Subtitle, TranscodeResult, transcode
 from flixstack.settings import Settings
 
@@ -311,8 +311,12 @@ class JobRunner:
         if claimed is None:
             current = self.jobs.get(job.id)
             return Outcome.DONE if current.terminal else Outcome.BUSY
-        final = max(deliveries, claimed.attempts) >= spec.TRANSCODE.max_receive_count
+        limit = spec.TRANSCODE.max_receive_count
+        final = max(deliveries, claimed.attempts) >= limit
         log = {"job_id": claimed.id, "attempt": claimed.attempts, "owner": self.owner}
+        if claimed.attempts > limit:  # every earlier worker died holding it (duplicate messages)
+            self._fail(claimed, "too_many_attempts", f"{limit} workers died running this job")
+            return Outcome.DONE
         logger.info("claimed", extra=log)
         workspace = self.settings.work_dir / f"{claimed.id}-{self.owner}"
         try:
@@ -331,7 +335,7 @@ class JobRunner:
             shutil.rmtree(workspace, ignore_errors=True)
 
     def _fail(self, job: Job, reason: str, message: str) -> None:
-        logger.warning("job failed", extra={"job_id": job.id, "reason": reason, "message": message})
+        logger.warning("job failed", extra={"job_id": job.id, "reason": reason, "detail": message})
         self.jobs.fail(job.id, JobError(reason=reason, message=message), owner=self.owner)
 
     def _run_claimed(
@@ -492,7 +496,10 @@ class QueueWorker:
             if not messages:
                 self.sweep_dead_letters()
                 continue
-            self.handle(messages[0])
+            try:
+                self.handle(messages[0])
+            except Exception:  # the message stays; its redelivery (or the DLQ) decides
+                logger.exception("message not handled")
             handled += 1
         return handled
 
@@ -516,7 +523,10 @@ class QueueWorker:
         finally:
             self.busy = False
         if Outcome.RETRY not in outcomes:
-            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+            try:
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+            except self._sqs.exceptions.ReceiptHandleIsInvalid:
+                logger.info("message was already gone")  # purged, or deleted by a redrive
 
     def sweep_dead_letters(self) -> None:
         """A message in the dead-letter queue means its job could not finish: say so on
@@ -550,7 +560,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not settings.transcode_event:
             print("run-one needs FLIXSTACK_TRANSCODE_EVENT (an S3 event as JSON)", file=sys.stderr)
             return 2
-        outcomes = [runner.run(upload) for upload in parse_event(settings.transcode_event)]
+        outcomes = [
+            runner.run(upload, deliveries=settings.transcode_attempt)
+            for upload in parse_event(settings.transcode_event)
+        ]
         return 1 if Outcome.RETRY in outcomes else 0
     if args[0] != "poll":
         print(

@@ -11,10 +11,10 @@ import pulumi_aws as aws
 from flixstack import spec
 from infra import policies
 from infra.components import tags
+from infra.components.function import PythonFunction, PythonFunctionArgs
 
 TYPE = "flixstack:index:Api"
 HANDLER = "functions.api.handler"
-RUNTIME = "python3.12"
 
 # API Gateway access-log fields (JSON, one line per request).
 ACCESS_LOG_FORMAT = (
@@ -29,7 +29,7 @@ ACCESS_LOG_FORMAT = (
 class ApiArgs:
     naming: spec.Naming
     code: pulumi.Archive
-    dependencies: pulumi.Archive
+    layer_arn: pulumi.Input[str]
     environment: Mapping[str, pulumi.Input[str]]
     table_arns: Mapping[str, pulumi.Input[str]]
     bucket_arns: Mapping[str, pulumi.Input[str]]
@@ -57,32 +57,16 @@ class Api(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         stage = args.naming.stage
         child = pulumi.ResourceOptions(parent=self)
-        function_name = f"{args.naming.prefix}-api"
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-function-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
-            tags=tags(stage, "api"),
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=policies.assume_role_policy("lambda.amazonaws.com"),
-            tags=tags(stage, "api"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            role=role.id,
-            policy=pulumi.Output.all(
+        def policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+            return pulumi.Output.all(
                 tables=list(args.table_arns.values()),
                 buckets=list(args.bucket_arns.values()),
                 queues=list(args.queue_arns.values()),
                 streams=list(args.stream_arns.values()),
                 pool=args.user_pool_arn,
                 keys=list(args.kms_key_arns.values()),
-                logs=log_group.arn,
+                logs=log_group_arn,
             ).apply(
                 lambda v: policies.api_function_policy(
                     table_arns=v["tables"],
@@ -93,42 +77,27 @@ class Api(pulumi.ComponentResource):
                     kms_key_arns=v["keys"],
                     log_group_arn=v["logs"],
                 )
-            ),
-            opts=child,
-        )
-        layer = aws.lambda_.LayerVersion(
-            f"{name}-dependencies",
-            layer_name=f"{args.naming.prefix}-api-dependencies",
-            code=args.dependencies,
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[args.architecture],
-            opts=child,
-        )
-        function = aws.lambda_.Function(
+            )
+
+        function = PythonFunction(
             f"{name}-function",
-            name=function_name,
-            role=role.arn,
-            runtime=RUNTIME,
-            handler=HANDLER,
-            code=args.code,
-            layers=[layer.arn],
-            architectures=[args.architecture],
-            memory_size=args.memory_mb,
-            timeout=29,  # API Gateway's integration limit
-            reserved_concurrent_executions=args.reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=log_group.name
+            PythonFunctionArgs(
+                naming=args.naming,
+                function="api",
+                capability="api",
+                handler=HANDLER,
+                service="api",
+                code=args.code,
+                layer_arn=args.layer_arn,
+                architecture=args.architecture,
+                policy=policy,
+                environment=dict(args.environment),
+                log_retention_days=args.log_retention_days,
+                reserved_concurrency=args.reserved_concurrency,
+                memory_mb=args.memory_mb,
+                timeout_s=29,  # API Gateway's integration limit
             ),
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    **args.environment,
-                    "POWERTOOLS_SERVICE_NAME": "api",
-                    "POWERTOOLS_METRICS_NAMESPACE": "flixstack",
-                }
-            ),
-            tags=tags(stage, "api"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=child,
         )
         http_api = aws.apigatewayv2.Api(
             f"{name}-http",
@@ -178,14 +147,14 @@ class Api(pulumi.ComponentResource):
         aws.lambda_.Permission(
             f"{name}-invoke",
             action="lambda:InvokeFunction",
-            function=function.name,
+            function=function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=http_api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
             opts=child,
         )
         self.url = stage_resource.invoke_url
-        self.function_name = function.name
-        self.function_arn = function.arn
+        self.function_name = function.function_name
+        self.function_arn = function.function_arn
         self.api_id = http_api.id
         self.register_outputs(
             {

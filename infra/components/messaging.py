@@ -1,25 +1,33 @@
-"""Messaging: the SQS queues (each with its dead-letter queue and a depth alarm) and the
-Kinesis event stream declared in the spec."""
+"""Messaging: the SQS queues (each with its dead-letter queue, a depth alarm and a TLS-only
+queue policy), the S3 event notifications that feed them, and the Kinesis event stream, all
+declared in the spec."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from flixstack import spec
+from infra import policies
 from infra.components import tags
 
 TYPE = "flixstack:index:Messaging"
+NOTIFIED_EVENTS = ("s3:ObjectCreated:*",)
 
 
 @dataclass(frozen=True)
 class MessagingArgs:
     naming: spec.Naming
+    account_id: pulumi.Input[str]
+    bucket_names: Mapping[str, pulumi.Input[str]]
+    """Every bucket of the spec by logical name: the sources of ``spec.NOTIFICATIONS``."""
+    bucket_arns: Mapping[str, pulumi.Input[str]]
     alarm_actions: Sequence[pulumi.Input[str]] = field(default=())
 
 
@@ -27,6 +35,21 @@ def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
     return json.dumps(
         {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}
     )
+
+
+def notifications_by(
+    key: Literal["bucket", "queue"],
+    notifications: Sequence[spec.NotificationSpec] = spec.NOTIFICATIONS,
+) -> dict[str, list[spec.NotificationSpec]]:
+    """The spec's notifications grouped by the logical name of their ``bucket`` or ``queue``.
+
+    S3 keeps one notification configuration per bucket, so each bucket gets exactly one
+    BucketNotification resource holding all of its queue configurations."""
+    grouped: dict[str, list[spec.NotificationSpec]] = {}
+    for notification in notifications:
+        target: spec.BucketSpec | spec.QueueSpec = getattr(notification, key)
+        grouped.setdefault(target.logical, []).append(notification)
+    return grouped
 
 
 class Messaging(pulumi.ComponentResource):
@@ -82,6 +105,8 @@ class Messaging(pulumi.ComponentResource):
                     tags=tags(stage, "messaging"),
                     opts=child,
                 )
+        queue_policies = self._queue_policies(name, args, queues)
+        self._notifications(name, args, queues, queue_policies)
         streams = {
             s.logical: aws.kinesis.Stream(
                 f"{name}-{s.logical}",
@@ -112,3 +137,51 @@ class Messaging(pulumi.ComponentResource):
                 "stream_arns": self.stream_arns,
             }
         )
+
+    def _queue_policies(
+        self, name: str, args: MessagingArgs, queues: Mapping[str, aws.sqs.Queue]
+    ) -> dict[str, aws.sqs.QueuePolicy]:
+        """One policy per queue (a queue has one): TLS only, and S3 may send to the queues
+        the spec's notifications target, from exactly those buckets."""
+        sources = notifications_by("queue")
+        return {
+            logical: aws.sqs.QueuePolicy(
+                f"{name}-{logical}-policy",
+                queue_url=queue.url,
+                policy=pulumi.Output.all(
+                    queue=queue.arn,
+                    buckets=[args.bucket_arns[n.bucket.logical] for n in sources.get(logical, [])],
+                    account=args.account_id,
+                ).apply(lambda v: policies.queue_policy(v["queue"], v["buckets"], v["account"])),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for logical, queue in queues.items()
+        }
+
+    def _notifications(
+        self,
+        name: str,
+        args: MessagingArgs,
+        queues: Mapping[str, aws.sqs.Queue],
+        queue_policies: Mapping[str, aws.sqs.QueuePolicy],
+    ) -> None:
+        # S3 checks that it may send to every destination when the configuration is saved,
+        # so each notification waits for the policies of its queues.
+        for bucket, notifications in notifications_by("bucket").items():
+            aws.s3.BucketNotification(
+                f"{name}-{bucket}-notifications",
+                bucket=args.bucket_names[bucket],
+                queues=[
+                    aws.s3.BucketNotificationQueueArgs(
+                        id=n.logical,
+                        queue_arn=queues[n.queue.logical].arn,
+                        events=list(NOTIFIED_EVENTS),
+                        filter_prefix=n.prefix,
+                    )
+                    for n in notifications
+                ],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[queue_policies[n.queue.logical] for n in notifications],
+                ),
+            )

@@ -17,13 +17,19 @@ BUCKET_SSE = (
 )
 BUCKET_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 TABLE = "aws:dynamodb/table:Table"
 QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 STREAM = "aws:kinesis/stream:Stream"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 KMS_KEY = "aws:kms/key:Key"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 IAM_POLICY_TYPES = (
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/policy:Policy",
@@ -32,6 +38,9 @@ IAM_POLICY_TYPES = (
 )
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "kinesis", "kms", "secretsmanager", "firehose")
 SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
+# Conditions that pin a service principal to this account's resources (confused deputy).
+SOURCE_CONDITION_KEYS = ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner")
+CONTAINER_INSIGHTS = ("enabled", "enhanced")
 
 
 @dataclass(frozen=True)
@@ -103,26 +112,85 @@ def s3_public_access_blocked(resources: Sequence[Resource]) -> list[str]:
     return problems
 
 
-def _denies_insecure_transport(policy: Any) -> bool:
+def _denies_insecure_transport(policy: Any, service: str) -> bool:
     for statement in _as_list((policy or {}).get("Statement")):
         condition = (statement.get("Condition") or {}).get("Bool") or {}
         if (
             statement.get("Effect") == "Deny"
             and statement.get("Principal") in ("*", {"AWS": "*"})
             and str(condition.get("aws:SecureTransport")).lower() == "false"
-            and "s3:*" in _as_list(statement.get("Action"))
+            and f"{service}:*" in _as_list(statement.get("Action"))
         ):
             return True
     return False
 
 
-def s3_tls_only(resources: Sequence[Resource]) -> list[str]:
-    policies = _by_bucket(resources, BUCKET_POLICY)
+def _without_tls_policy(
+    targets: Iterable[Resource], policies: Mapping[str, Resource], key: str, service: str
+) -> list[str]:
+    """Each target whose policy (found by the target's ``key`` property) does not deny
+    requests without TLS."""
     problems = []
-    for bucket in _of(resources, BUCKET):
-        policy = policies.get(str(bucket.props.get("bucket")))
-        if policy is None or not _denies_insecure_transport(_json(policy.props.get("policy"))):
-            problems.append(f"bucket {bucket.name} has no policy denying requests without TLS")
+    for target in targets:
+        policy = policies.get(str(target.props.get(key)))
+        if policy is None or not _denies_insecure_transport(
+            _json(policy.props.get("policy")), service
+        ):
+            kind = target.type.rsplit(":", 1)[-1].lower()
+            problems.append(f"{kind} {target.name} has no policy denying requests without TLS")
+    return problems
+
+
+def s3_tls_only(resources: Sequence[Resource]) -> list[str]:
+    return _without_tls_policy(
+        _of(resources, BUCKET), _by_bucket(resources, BUCKET_POLICY), "bucket", "s3"
+    )
+
+
+def s3_one_notification_per_bucket(resources: Sequence[Resource]) -> list[str]:
+    """S3 keeps one notification configuration per bucket: two resources overwrite each
+    other on every deployment."""
+    counts: dict[str, int] = {}
+    for notification in _of(resources, BUCKET_NOTIFICATION):
+        bucket = str(notification.props.get("bucket"))
+        counts[bucket] = counts.get(bucket, 0) + 1
+    return [
+        f"bucket {bucket} has {count} notification configurations; merge them into one"
+        for bucket, count in counts.items()
+        if count > 1
+    ]
+
+
+# --- SQS -------------------------------------------------------------------------------------
+def sqs_tls_only(resources: Sequence[Resource]) -> list[str]:
+    by_queue_name = {
+        str(p.props.get("queueUrl", "")).rsplit("/", 1)[-1]: p for p in _of(resources, QUEUE_POLICY)
+    }
+    return _without_tls_policy(_of(resources, QUEUE), by_queue_name, "name", "sqs")
+
+
+# --- resource policies -----------------------------------------------------------------------
+def service_principals_scoped(resources: Sequence[Resource]) -> list[str]:
+    """A bucket or queue policy may allow an AWS service or everyone only on behalf of
+    named sources: ``aws:SourceArn``/``aws:SourceAccount`` conditions."""
+    problems = []
+    for policy in _of(resources, BUCKET_POLICY, QUEUE_POLICY):
+        document = _json(policy.props.get("policy")) or {}
+        for statement in _as_list(document.get("Statement")):
+            principal = statement.get("Principal")
+            broad = principal in ("*", {"AWS": "*"}) or (
+                isinstance(principal, dict) and "Service" in principal
+            )
+            conditions = statement.get("Condition") or {}
+            keys = {key for operator in conditions.values() for key in operator}
+            if (
+                statement.get("Effect") == "Allow"
+                and broad
+                and not keys.intersection(SOURCE_CONDITION_KEYS)
+            ):
+                problems.append(
+                    f"policy {policy.name} allows {principal} without a source condition"
+                )
     return problems
 
 
@@ -171,6 +239,66 @@ def iam_no_wildcards(resources: Sequence[Resource]) -> list[str]:
                 data = [a for a in actions if a.split(":")[0] in DATA_SERVICES]
                 if data:
                     problems.append(f"policy {policy.name} allows {data} on every resource")
+                if "iam:PassRole" in actions:
+                    problems.append(f"policy {policy.name} may pass every role")
+    return problems
+
+
+# --- containers ------------------------------------------------------------------------------
+def ecr_hardened(resources: Sequence[Resource]) -> list[str]:
+    lifecycles = {str(p.props.get("repository")) for p in _of(resources, ECR_LIFECYCLE)}
+    problems = []
+    for repository in _of(resources, ECR_REPOSITORY):
+        props = repository.props
+        if not (props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+            problems.append(f"repository {repository.name} does not scan images on push")
+        if props.get("imageTagMutability") != "IMMUTABLE":
+            problems.append(f"repository {repository.name} lets tags be overwritten")
+        encryption = [
+            e.get("encryptionType") for e in _as_list(props.get("encryptionConfigurations"))
+        ]
+        if not encryption or not all(e in ("KMS", "KMS_DSSE") for e in encryption):
+            problems.append(f"repository {repository.name} is not encrypted with KMS")
+        if str(props.get("name")) not in lifecycles:
+            problems.append(f"repository {repository.name} has no lifecycle policy")
+    return problems
+
+
+def ecs_container_insights(resources: Sequence[Resource]) -> list[str]:
+    return [
+        f"cluster {c.name} does not enable Container Insights"
+        for c in _of(resources, ECS_CLUSTER)
+        if not any(
+            s.get("name") == "containerInsights" and s.get("value") in CONTAINER_INSIGHTS
+            for s in _as_list(c.props.get("settings"))
+        )
+    ]
+
+
+def _pinned(image: str) -> bool:
+    """A digest, or a tag other than ``latest`` (a registry port is not a tag)."""
+    if "@sha256:" in image:
+        return True
+    name = image.rsplit("/", 1)[-1]
+    return ":" in name and name.rsplit(":", 1)[-1] != "latest"
+
+
+def ecs_task_hardened(resources: Sequence[Resource]) -> list[str]:
+    """Containers log, run unprivileged on a read-only root file system, and name their
+    image exactly. Definitions not known yet (a preview) are checked at deployment."""
+    problems = []
+    for task in _of(resources, ECS_TASK_DEFINITION):
+        containers = _json(task.props.get("containerDefinitions"))
+        for container in containers if isinstance(containers, list) else []:
+            where = f"task {task.name} container {container.get('name')}"
+            if not (container.get("logConfiguration") or {}).get("logDriver"):
+                problems.append(f"{where} has no log configuration")
+            if container.get("privileged"):
+                problems.append(f"{where} is privileged")
+            if container.get("readonlyRootFilesystem") is not True:
+                problems.append(f"{where} has a writable root file system")
+            if not _pinned(str(container.get("image", ""))):
+                problems.append(f"{where} runs an unpinned image {container.get('image')}")
     return problems
 
 
@@ -223,6 +351,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("s3-tls-only", "Every bucket policy denies requests without TLS.", s3_tls_only),
     Rule(
+        "s3-one-notification-per-bucket",
+        "A bucket has at most one notification configuration (they overwrite each other).",
+        s3_one_notification_per_bucket,
+    ),
+    Rule("sqs-tls-only", "Every queue policy denies requests without TLS.", sqs_tls_only),
+    Rule(
+        "service-principals-scoped",
+        "Bucket and queue policies allow services or everyone only with a source condition.",
+        service_principals_scoped,
+    ),
+    Rule(
         "encrypted-at-rest",
         "Tables, queues and streams are encrypted at rest; keys rotate.",
         encrypted_at_rest,
@@ -232,8 +371,23 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "iam-no-wildcards",
-        "IAM allows no wildcard actions, and no data actions on every resource.",
+        "IAM allows no wildcard actions, no data actions and no PassRole on every resource.",
         iam_no_wildcards,
+    ),
+    Rule(
+        "ecr-hardened",
+        "Image repositories scan on push, have immutable tags, KMS encryption and a lifecycle.",
+        ecr_hardened,
+    ),
+    Rule(
+        "ecs-container-insights",
+        "Every ECS cluster enables Container Insights.",
+        ecs_container_insights,
+    ),
+    Rule(
+        "ecs-task-hardened",
+        "Task containers log, are unprivileged, have read-only roots and pinned images.",
+        ecs_task_hardened,
     ),
     Rule("log-retention", "Every log group sets a retention period.", log_retention),
     Rule("sqs-dead-letter", "Every queue has a dead-letter queue.", sqs_dead_letter),

@@ -19,6 +19,13 @@ from infra.policy.rules import Resource
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+STACKS = tuple(
+    sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+    )
+)
+"""Every stack file in stacks/: the program is checked against each."""
 
 
 class GraphMocks(pulumi.runtime.Mocks):
@@ -53,6 +60,19 @@ class GraphMocks(pulumi.runtime.Mocks):
             outputs["invokeUrl"] = (
                 f"https://{args.inputs.get('apiId')}.execute-api.{REGION}.amazonaws.com/"
             )
+        elif args.typ == "aws:iam/role:Role":
+            outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs["arn"] = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}"
+            outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
+        elif args.typ == "aws:ecs/cluster:Cluster":
+            outputs["arn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{name}"
+        elif args.typ == "aws:ecs/taskDefinition:TaskDefinition":
+            family = args.inputs["family"]
+            outputs["arn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:1"
+            outputs["revision"] = 1
+        elif args.typ == "aws:cloudwatch/eventRule:EventRule":
+            outputs["arn"] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
         return f"{name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -62,6 +82,14 @@ class GraphMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
                 "userId": "ci",
                 "id": ACCOUNT,
+            }
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            zones = ("a", "b", "c")
+            return {
+                "id": REGION,
+                "names": [f"{REGION}{z}" for z in zones],
+                "zoneIds": [f"use1-az{i}" for i, _ in enumerate(zones, 1)],
+                "groupNames": [REGION],
             }
         return {}
 
@@ -75,7 +103,10 @@ class Graph:
         return [r for r in self.resources if r.type == type_]
 
     def named(self, name: str) -> Resource:
-        (match,) = [r for r in self.resources if r.name == name]
+        """The AWS resource of that name (components share names with their main child)."""
+        (match,) = [
+            r for r in self.resources if r.name == name and not r.type.startswith("flixstack:")
+        ]
         return match
 
 

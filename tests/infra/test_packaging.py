@@ -13,6 +13,8 @@ from infra import packaging
 def test_code_archive_holds_the_sources_and_no_caches() -> None:
     assets = packaging.code_archive().assets
     assert "functions/api.py" in assets
+    assert "functions/transcode_dispatch.py" in assets
+    assert "flixstack/media/dispatch.py" in assets
     assert "flixstack/spec.py" in assets
     assert "flixstack/py.typed" in assets
     assert not [name for name in assets if "__pycache__" in name or name.endswith(".pyc")]
@@ -36,3 +38,43 @@ def test_layer_is_rebuilt_only_when_requirements_change(
     assert len(calls) == 1
     packaging.build_dependency_layer(tmp_path, "x86_64")
     assert len(calls) == 2
+
+
+def _image_context(root: Path) -> None:
+    for name in packaging.IMAGE_FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    (root / "flixstack" / "media").mkdir(parents=True)
+    (root / "flixstack" / "__init__.py").write_text("")
+    (root / "flixstack" / "media" / "worker.py").write_text("print('v1')")
+    (root / "README.md").write_text("readme")
+
+
+def test_image_tag_names_the_image_built_from_these_sources(tmp_path: Path) -> None:
+    # GIVEN a build context
+    _image_context(tmp_path)
+    tag = packaging.image_tag(tmp_path)
+    assert tag.startswith("src-")
+    # WHEN only caches and the README change, THEN the tag stays
+    (tmp_path / "flixstack" / "__pycache__").mkdir()
+    (tmp_path / "flixstack" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "README.md").write_text("a new readme")
+    assert packaging.image_tag(tmp_path) == tag
+    # WHEN the code or the Dockerfile changes, THEN so does the tag
+    (tmp_path / "flixstack" / "media" / "worker.py").write_text("print('v2')")
+    changed = packaging.image_tag(tmp_path)
+    assert changed != tag
+    (tmp_path / "containers" / "transcoder" / "Dockerfile").write_text("FROM scratch")
+    assert packaging.image_tag(tmp_path) != changed
+
+
+def test_image_files_are_what_the_dockerfile_copies() -> None:
+    dockerfile = (packaging.ROOT / "containers" / "transcoder" / "Dockerfile").read_text()
+    ignore = (packaging.ROOT / ".dockerignore").read_text().splitlines()
+    assert "COPY pyproject.toml README.md ./" in dockerfile
+    for package in packaging.IMAGE_PACKAGES:
+        assert f"COPY {package} ./{package}" in dockerfile
+        assert f"!{package}/" in ignore
+    assert "!pyproject.toml" in ignore
+    assert 'ENTRYPOINT ["python", "-m", "flixstack.media.worker"]' in dockerfile
+    assert 'CMD ["poll"]' in dockerfile

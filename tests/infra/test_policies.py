@@ -52,3 +52,88 @@ def test_logs_bucket_policy_admits_only_this_accounts_access_logs() -> None:
     logging = next(s for s in document["Statement"] if s["Sid"] == "S3ServerAccessLogs")
     assert logging["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert logging["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+QUEUE = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"
+DLQ = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode-dlq"
+INGEST = "arn:aws:s3:::flixstack-dev-ingest-1"
+MEDIA = "arn:aws:s3:::flixstack-dev-media-1"
+TASK_DEFINITION = "arn:aws:ecs:us-east-1:1:task-definition/flixstack-dev-transcoder:7"
+
+
+def _sids(document: str) -> dict[str, dict[str, object]]:
+    return {s["Sid"]: s for s in json.loads(document)["Statement"]}
+
+
+def _passes_iam_rule(document: str) -> bool:
+    return (
+        rules.iam_no_wildcards(
+            [Resource("aws:iam/rolePolicy:RolePolicy", "p", {"policy": document})]
+        )
+        == []
+    )
+
+
+def test_queue_policy_is_tls_only_without_notifying_buckets() -> None:
+    assert list(_sids(policies.queue_policy(QUEUE, [], "1"))) == ["DenyInsecureTransport"]
+
+
+def test_queue_policy_admits_s3_for_the_named_buckets_of_this_account() -> None:
+    s3 = _sids(policies.queue_policy(QUEUE, [INGEST], "123456789012"))["S3EventNotifications"]
+    assert s3["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": [INGEST]},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }
+
+
+def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
+    document = policies.transcoder_task_policy(
+        ingest_bucket_arn=INGEST,
+        media_bucket_arn=MEDIA,
+        table_arns=["arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs"],
+        queue_arn=QUEUE,
+        dead_letter_arn=DLQ,
+        media_key_arn="arn:aws:kms:us-east-1:1:key/k",
+    )
+    statements = _sids(document)
+    assert statements["ReadUploads"]["Resource"] == [f"{INGEST}/masters/*", f"{INGEST}/sidecars/*"]
+    assert statements["WriteTitles"]["Resource"] == [f"{MEDIA}/titles/*"]
+    assert _passes_iam_rule(document)
+
+
+def test_dispatch_policy_runs_any_revision_of_the_family_on_one_cluster() -> None:
+    document = policies.transcode_dispatch_policy(
+        queue_arn=QUEUE,
+        cluster_arn="arn:aws:ecs:us-east-1:1:cluster/c",
+        task_definition_arn=TASK_DEFINITION,
+        task_role_arns=["arn:aws:iam::1:role/task", "arn:aws:iam::1:role/execution"],
+        log_group_arn="arn:aws:logs:us-east-1:1:log-group:/aws/lambda/d",
+    )
+    run = _sids(document)["RunTask"]
+    assert run["Resource"] == ["arn:aws:ecs:us-east-1:1:task-definition/flixstack-dev-transcoder:*"]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:1:cluster/c"}}
+    assert _passes_iam_rule(document)
+
+
+def test_execution_and_retry_policies_pass_the_iam_rule() -> None:
+    assert _passes_iam_rule(
+        policies.transcoder_execution_policy(
+            repository_arn="arn:aws:ecr:us-east-1:1:repository/r", log_group_arn="arn:lg"
+        )
+    )
+    assert _passes_iam_rule(
+        policies.transcode_retry_policy(queue_arns=[QUEUE, DLQ], log_group_arn="arn:lg")
+    )
+
+
+def test_ecr_lifecycle_expires_untagged_first_and_keeps_the_newest() -> None:
+    rules_ = json.loads(policies.ecr_lifecycle_policy(keep_images=30, untagged_days=7))["rules"]
+    by_status = {r["selection"]["tagStatus"]: r for r in rules_}
+    assert by_status["untagged"]["selection"]["countNumber"] == 7
+    assert by_status["any"]["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 30,
+    }
+    # ECR requires the rule for "any" to have the highest priority number.
+    assert by_status["any"]["rulePriority"] == max(r["rulePriority"] for r in rules_)

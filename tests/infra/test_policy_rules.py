@@ -15,6 +15,19 @@ from infra.policy import rules
 from infra.policy.rules import Resource
 
 ARN = "arn:aws:s3:::b1"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q1"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/1/q1"
+IMAGE = "1.dkr.ecr.us-east-1.amazonaws.com/r1:src-0123"
+
+
+def container(**changes: object) -> str:
+    definition: dict[str, object] = {
+        "name": "c1",
+        "image": IMAGE,
+        "readonlyRootFilesystem": True,
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "lg2"}},
+    }
+    return json.dumps([{**definition, **changes}])
 
 
 def good_graph() -> list[Resource]:
@@ -65,10 +78,45 @@ def good_graph() -> list[Resource]:
                 ),
             },
         ),
+        Resource(
+            rules.QUEUE_POLICY,
+            "dlq-policy",
+            {
+                "queueUrl": f"{QUEUE_URL}-dlq",
+                "policy": policies.queue_policy(f"{QUEUE_ARN}-dlq", [], "1"),
+            },
+        ),
+        Resource(
+            rules.QUEUE_POLICY,
+            "q1-policy",
+            {"queueUrl": QUEUE_URL, "policy": policies.queue_policy(QUEUE_ARN, [ARN], "1")},
+        ),
+        Resource(
+            rules.BUCKET_NOTIFICATION,
+            "b1-notifications",
+            {"bucket": "b1", "queues": [{"queueArn": QUEUE_ARN, "filterPrefix": "masters/"}]},
+        ),
         Resource(rules.STREAM, "s1", {"name": "s1", "encryptionType": "KMS"}),
         Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": True}),
         Resource(rules.LOG_GROUP, "lg1", {"name": "/aws/lambda/f1", "retentionInDays": 30}),
         Resource(rules.FUNCTION, "f1", {"name": "f1", "reservedConcurrentExecutions": 10}),
+        Resource(
+            rules.ECR_REPOSITORY,
+            "r1",
+            {
+                "name": "r1",
+                "imageTagMutability": "IMMUTABLE",
+                "imageScanningConfiguration": {"scanOnPush": True},
+                "encryptionConfigurations": [{"encryptionType": "KMS"}],
+            },
+        ),
+        Resource(rules.ECR_LIFECYCLE, "r1-lifecycle", {"repository": "r1", "policy": "{}"}),
+        Resource(
+            rules.ECS_CLUSTER,
+            "c1",
+            {"name": "c1", "settings": [{"name": "containerInsights", "value": "enabled"}]},
+        ),
+        Resource(rules.ECS_TASK_DEFINITION, "td1", {"containerDefinitions": container()}),
         Resource(
             "aws:iam/rolePolicy:RolePolicy",
             "p1",
@@ -101,6 +149,19 @@ def _wildcard_policy(action: str, resource: str) -> Callable[[list[Resource]], l
     return _replace("p1", policy=policies.document(policies.allow("Bad", [action], [resource])))
 
 
+def _add(resource: Resource) -> Callable[[list[Resource]], list[Resource]]:
+    return lambda graph: [*graph, resource]
+
+
+def _queue_statement(**statement: object) -> Callable[[list[Resource]], list[Resource]]:
+    """The q1 queue policy with one more statement."""
+    document = json.loads(policies.queue_policy(QUEUE_ARN, [ARN], "1"))
+    document["Statement"].append(
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE_ARN, **statement}
+    )
+    return _replace("q1-policy", policy=json.dumps(document))
+
+
 # rule name -> (defect description, mutation of the good graph)
 BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource]]]]] = {
     "s3-encrypted": [
@@ -111,6 +172,66 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
                 "b1-encryption",
                 rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}],
             ),
+        ),
+    ],
+    "s3-one-notification-per-bucket": [
+        (
+            "second notification resource",
+            _add(Resource(rules.BUCKET_NOTIFICATION, "b1-more", {"bucket": "b1", "queues": []})),
+        )
+    ],
+    "sqs-tls-only": [
+        ("no queue policy", _drop("dlq-policy")),
+        (
+            "policy without TLS condition",
+            _replace(
+                "q1-policy",
+                policy=policies.document(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": QUEUE_ARN,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": ARN}},
+                    }
+                ),
+            ),
+        ),
+    ],
+    "service-principals-scoped": [
+        (
+            "service principal without source",
+            _queue_statement(Principal={"Service": "s3.amazonaws.com"}),
+        ),
+        ("everyone", _queue_statement(Principal="*")),
+    ],
+    "ecr-hardened": [
+        ("no scan on push", _replace("r1", imageScanningConfiguration={"scanOnPush": False})),
+        ("mutable tags", _replace("r1", imageTagMutability="MUTABLE")),
+        ("AES256 only", _replace("r1", encryptionConfigurations=[{"encryptionType": "AES256"}])),
+        ("no lifecycle policy", _drop("r1-lifecycle")),
+    ],
+    "ecs-container-insights": [
+        (
+            "insights off",
+            _replace("c1", settings=[{"name": "containerInsights", "value": "disabled"}]),
+        ),
+        ("no settings", _replace("c1", settings=None)),
+    ],
+    "ecs-task-hardened": [
+        ("no logs", _replace("td1", containerDefinitions=container(logConfiguration=None))),
+        ("privileged", _replace("td1", containerDefinitions=container(privileged=True))),
+        (
+            "writable root",
+            _replace("td1", containerDefinitions=container(readonlyRootFilesystem=False)),
+        ),
+        (
+            "latest image",
+            _replace("td1", containerDefinitions=container(image="r1:latest")),
+        ),
+        (
+            "untagged image behind a registry port",
+            _replace("td1", containerDefinitions=container(image="localhost:5000/r1")),
         ),
     ],
     "s3-public-access-blocked": [
@@ -138,6 +259,7 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
         ("action *", _wildcard_policy("*", "arn:aws:s3:::b1")),
         ("service:*", _wildcard_policy("s3:*", "arn:aws:s3:::b1")),
         ("data action on every resource", _wildcard_policy("dynamodb:GetItem", "*")),
+        ("PassRole on every role", _wildcard_policy("iam:PassRole", "*")),
     ],
     "log-retention": [("no retention", _replace("lg1", retentionInDays=None))],
     "sqs-dead-letter": [
@@ -171,6 +293,19 @@ def test_rule_catches_its_bad_fixture(
     found = rules.violations(bad)
     # THEN the rule for that defect, and only it, reports it
     assert list(found) == [rule_name], f"{defect}: {found}"
+
+
+@pytest.mark.parametrize(
+    "image", [IMAGE, "r1@sha256:" + "0" * 64, "localhost:5000/r1:v1", "public.ecr.aws/x/r1:1.2"]
+)
+def test_pinned_images_pass_the_task_rule(image: str) -> None:
+    graph = _replace("td1", containerDefinitions=container(image=image))(good_graph())
+    assert rules.ecs_task_hardened(graph) == []
+
+
+def test_task_definitions_unknown_at_preview_are_not_flagged() -> None:
+    graph = _replace("td1", containerDefinitions=None)(good_graph())
+    assert rules.ecs_task_hardened(graph) == []
 
 
 def test_lambda_alarm_satisfies_the_concurrency_rule() -> None:

@@ -10,9 +10,8 @@ import pytest
 from flixstack import spec
 from infra import outputs
 from infra.policy import rules
-from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
+from tests.infra.mockgraph import ACCOUNT, STACKS, Graph, resolve, run_stack
 
-STACKS = ("dev", "localstack")
 pytestmark = pytest.mark.usefixtures("no_pip")
 
 
@@ -35,7 +34,7 @@ def test_every_stack_passes_every_policy_rule(graph: Graph) -> None:
 
 def test_one_component_per_capability(graph: Graph) -> None:
     types = {r.type for r in graph.resources}
-    for component in ("Storage", "Data", "Messaging", "Identity", "Api"):
+    for component in ("Storage", "Data", "Messaging", "Identity", "Api", "Transcoding"):
         assert f"flixstack:index:{component}" in types
 
 
@@ -127,7 +126,7 @@ def test_glacier_days_come_from_stack_config() -> None:
 
 
 def test_api_lambda_and_http_api(graph: Graph) -> None:
-    (function,) = graph.of(rules.FUNCTION)
+    function = graph.named("api-function")
     assert function.props["runtime"] == "python3.12"
     assert function.props["handler"] == "functions.api.handler"
     assert function.props["reservedConcurrentExecutions"] > 0
@@ -143,8 +142,7 @@ def test_api_lambda_and_http_api(graph: Graph) -> None:
 
 
 def test_api_role_reaches_only_the_stack_resources(graph: Graph) -> None:
-    (policy,) = graph.of("aws:iam/rolePolicy:RolePolicy")
-    document = json.loads(policy.props["policy"])
+    document = json.loads(graph.named("api-function-role-policy").props["policy"])
     tables = next(s for s in document["Statement"] if s["Sid"] == "Tables")
     table_names = {t.props["name"] for t in graph.of(rules.TABLE)}
     assert {r.split(":")[-1] for r in tables["Resource"] if "/index/" not in r} == table_names
