@@ -196,26 +196,28 @@ def analyse(
         trials[top].append(calibration)
     gop = max(1, round(gop_s * source.video.frame_rate))
 
-    def score(sizes: list[tuple[int, int]], start: float, share: float) -> dict[_Trial, Score]:
-        """Encodes, then scores, the trials of ``sizes``; progress from ``start``."""
+    def score(
+        batch: dict[tuple[int, int], list[_Trial]], start: float, share: float
+    ) -> dict[_Trial, Score]:
+        """Encodes, then scores, a batch of trials (by size); progress from ``start``."""
         ffmpeg.run_all(
-            [_trial_job(reference, size, trials[size], gop, length) for size in sizes],
+            [_trial_job(reference, size, batch[size], gop, length) for size in batch],
             workers=settings.workers,
             progress=lambda f: report(start + share * _ENCODE_SHARE * f),
         )
         jobs = {
             size: vmaf_job(
                 reference,
-                [t.path for t in trials[size]],
+                [t.path for t in batch[size]],
                 size=top,
                 frame_rate=source.video.frame_rate_fraction,
                 subsample=settings.vmaf_subsample,
                 threads=settings.vmaf_threads,
                 work_dir=work_dir,
                 duration_s=length,
-                tag=f"{size[0]}x{size[1]}",
+                tag=f"{size[0]}x{size[1]}_{batch[size][0].crf}",
             )
-            for size in sizes
+            for size in batch
         }
         ffmpeg.run_all(
             [job for job, _ in jobs.values()],
@@ -224,27 +226,40 @@ def analyse(
         )
         return {
             trial: (video_bitrate_kbps(trial.path, length), read_vmaf(log))
-            for size in sizes
-            for trial, log in zip(trials[size], jobs[size][1], strict=True)
+            for size in batch
+            for trial, log in zip(batch[size], jobs[size][1], strict=True)
         }
 
-    # The source's size first: when even its cheapest trial reaches the top quality under
-    # the bit rate floor, the ladder is one rung at the floor at that size, whatever the
-    # smaller sizes do, so they are not tried (flat content: a slide, a cartoon).
-    others = sizes[:-1]
-    measured = score([top], _CUT, (1 - _CUT) / len(sizes))
+    # Flat content (a slide, a cartoon) settles early. One encode at the renditions' own
+    # preset runs first (the calibration trial, or the trial nearest its CRF): if it already
+    # reaches the top quality under the bit rate floor, the ladder is one rung at the floor
+    # at the source's size, and nothing else is tried. Otherwise the other trials of the
+    # source's size follow, and the smaller sizes only if the source's size does not settle
+    # it either (its cheapest trial, priced at the final preset, under the floor).
+    share = (1 - _CUT) / (len(sizes) + 1)
+    probe = calibration or min(trials[top], key=lambda t: abs(t.crf - settings.calibration_crf))
+    measured = score({top: [probe]}, _CUT, share)
     factor = 1.0
-    if calibration is not None:
-        top_points = [_point(t, measured[t]) for t in trials[top] if t != calibration]
-        factor = preset_rate_factor(top_points, top, calibration.crf, *measured[calibration])
-    cheapest = min((t for t in trials[top] if t != calibration), key=lambda t: measured[t][0])
-    bitrate, quality = measured[cheapest]
-    settled = quality >= settings.top_vmaf and bitrate * factor <= settings.min_bitrate_kbps
-    if others and not settled:
-        done = _CUT + (1 - _CUT) / len(sizes)
-        measured |= score(others, done, 1 - done)
-    raw = [_point(t, m) for t, m in measured.items() if t != calibration]
-    points = [replace(p, bitrate_kbps=p.bitrate_kbps * factor) for p in raw]
+
+    def reaches_top_under_floor(trial: _Trial, factor: float) -> bool:
+        bitrate, quality = measured[trial]
+        return quality >= settings.top_vmaf and bitrate * factor <= settings.min_bitrate_kbps
+
+    if reaches_top_under_floor(probe, 1.0):
+        points = [_point(probe, measured[probe])]
+    else:
+        measured |= score({top: [t for t in trials[top] if t != probe]}, _CUT + share, share)
+        if calibration is not None:
+            top_points = [_point(t, measured[t]) for t in trials[top] if t != calibration]
+            factor = preset_rate_factor(top_points, top, calibration.crf, *measured[calibration])
+        fast = [t for t in trials[top] if t != calibration]
+        cheapest = min(fast, key=lambda t: measured[t][0])
+        others = sizes[:-1]
+        if others and not reaches_top_under_floor(cheapest, factor):
+            done = _CUT + 2 * share
+            measured |= score({size: trials[size] for size in others}, done, 1 - done)
+        raw = [_point(t, m) for t, m in measured.items() if t != calibration]
+        points = [replace(p, bitrate_kbps=p.bitrate_kbps * factor) for p in raw]
     cap = (
         settings.max_bitrate_factor
         * fixed_ladder(source.video.width, source.video.height)[-1].bitrate_kbps
@@ -267,7 +282,7 @@ def analyse(
         settings=settings,
         preset_rate_factor=factor,
         calibration=None
-        if calibration is None
+        if calibration is None or calibration not in measured
         else {
             "preset": calibration.preset,
             "crf": calibration.crf,

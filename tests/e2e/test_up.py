@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import imageio_ffmpeg
 import pytest
 
 from flixstack import spec
@@ -125,3 +127,80 @@ def test_make_up_stops_everything_when_make_is_interrupted(
     platform.process.wait(timeout=30)
     assert wait_until_closed(api_port, timeout=30)
     assert wait_until_closed(emulator_port, timeout=30)
+
+
+def test_ingest_through_the_running_platform_and_play_both_manifests(
+    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+) -> None:
+    """The user's path: `flixstack up`, `flixstack sample-video`, `flixstack ingest --wait
+    --json`; then a player (ffmpeg) reads the HLS master and the DASH MPD through the local
+    edge over HTTP and decodes every frame of the top rendition."""
+    api_port, emulator_port = ports
+    platform = start_platform(
+        up_command(api_port, emulator_port, tmp_path), tmp_path, api_port, emulator_port
+    )
+    platform_factory.append(platform)
+    platform.wait_healthy()
+    clip = tmp_path / "clip.mp4"
+    made = subprocess.run(
+        [
+            FLIXSTACK,
+            "sample-video",
+            str(clip),
+            "--seconds",
+            "5",
+            "--size",
+            "426x240",
+            "--kind",
+            "sports",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    subtitles = tmp_path / "clip.en.srt"
+    subtitles.write_text("1\n00:00:01,000 --> 00:00:03,000\nGoal!\n")
+    ingest = subprocess.run(
+        [FLIXSTACK, "ingest", str(clip), "--title", "E2E clip", "--subtitles", str(subtitles),
+         "--ladder", "fixed", "--wait", "--json", "--api", platform.url],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr + ingest.stdout
+    result = json.loads(ingest.stdout)
+    assert set(result) == {
+        "title_id", "job_id", "state", "master_playlist_url", "dash_manifest_url", "renditions", "error"
+    }  # fmt: skip
+    assert result["state"] == "PUBLISHED"
+    assert result["error"] is None
+    assert result["renditions"]
+    assert all(r["height"] <= 240 for r in result["renditions"])
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    for manifest in (result["master_playlist_url"], result["dash_manifest_url"]):
+        assert manifest.startswith(f"{platform.url}/media/")
+        played = subprocess.run(
+            [
+                ffmpeg,
+                "-hide_banner",
+                "-nostdin",
+                "-i",
+                manifest,
+                "-map",
+                "0:v:0",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert played.returncode == 0, played.stderr[-2000:]
+        frames = [line for line in played.stderr.splitlines() if "frame=" in line]
+        assert frames, played.stderr[-2000:]
+        assert int(frames[-1].split("frame=")[1].split()[0]) >= 5 * 24  # 5 s of video
+    assert platform.stop(signal.SIGINT) == 0
