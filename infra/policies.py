@@ -282,12 +282,15 @@ def transcode_dispatch_policy(
     )
 
 
-def transcode_retry_policy(*, queue_arns: Sequence[str], log_group_arn: str) -> str:
+def transcode_retry_policy(
+    *, queue_arns: Sequence[str], jobs_table_arn: str, log_group_arn: str
+) -> str:
     """The stopped-task Lambda: sends a dead task's S3 event back to the transcode queue, or
-    to its dead-letter queue once the attempts are spent."""
+    to its dead-letter queue once the attempts are spent (and then fails the job)."""
     return document(
         logs(log_group_arn),
         allow("Resend", ["sqs:GetQueueUrl", "sqs:SendMessage"], queue_arns),
+        allow("FailJob", ["dynamodb:UpdateItem"], [jobs_table_arn]),
         tracing(),
     )
 

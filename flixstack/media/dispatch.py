@@ -31,7 +31,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.job_store import DynamoJobRepository
 from flixstack.errors import InvalidInput, ServiceUnavailable
+from flixstack.media.jobs import JobError
+from flixstack.media.notifications import parse_masters
 from flixstack.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,25 +108,8 @@ class EcsClient(Protocol):
     def run_task(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 
-def master_keys(body: str) -> list[str]:
-    """The uploaded masters an S3 notification announces: ObjectCreated records under
-    ``spec.MASTERS_PREFIX``. S3's ``s3:TestEvent`` and other keys announce none.
-
-    Raises InvalidInput when the body is not an S3 notification at all."""
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise InvalidInput("the message body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise InvalidInput("the message body is not an S3 event notification")
-    return [
-        str(record["s3"]["object"]["key"])
-        for record in document.get("Records", [])
-        if str(record.get("eventName", "")).startswith("ObjectCreated")
-        and str(record.get("s3", {}).get("object", {}).get("key", "")).startswith(
-            spec.MASTERS_PREFIX
-        )
-    ]
+class JobFailer(Protocol):
+    def fail(self, job_id: str, error: JobError, owner: str | None = None) -> bool: ...
 
 
 def _attempt(value: str | None) -> int:
@@ -140,10 +126,12 @@ class TranscodeDispatcher:
         sqs: SQSClient,
         naming: spec.Naming,
         settings: DispatchSettings,
+        jobs: JobFailer,
         metrics: Metrics | None = None,
     ) -> None:
         self._ecs = ecs
         self._sqs = sqs
+        self._jobs = jobs
         self._naming = naming
         self._settings = settings
         self._metrics = metrics
@@ -158,6 +146,7 @@ class TranscodeDispatcher:
             sqs=clients.sqs,
             naming=settings.naming,
             settings=DispatchSettings(),  # type: ignore[call-arg]  # fields come from the environment
+            jobs=DynamoJobRepository(settings.naming.table(spec.JOBS), clients.dynamodb),
             metrics=metrics,
         )
 
@@ -165,7 +154,7 @@ class TranscodeDispatcher:
     def start_task(self, record: SQSRecord) -> str | None:
         """Starts the task for one message; its ARN, or None when there is nothing to
         transcode. Raises (so the message is retried) when no task started."""
-        keys = master_keys(record.body)
+        keys = [upload.key for upload in parse_masters(record.body)]
         if not keys:
             logger.info(
                 "no uploaded master in the message", extra={"message_id": record.message_id}
@@ -279,6 +268,14 @@ class TranscodeDispatcher:
             "task failed on its last attempt; message dead-lettered",
             extra={"task": task, "failure": failure, "attempt": attempt},
         )
+        for upload in parse_masters(body):
+            self._jobs.fail(
+                upload.upload_id,
+                JobError(
+                    reason="dead_lettered",
+                    message=f"{attempt} transcode tasks failed; the last: {failure}",
+                ),
+            )
         self._count("TranscodeTasksDeadLettered")
         return Retry.DEAD_LETTERED
 

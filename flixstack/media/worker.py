@@ -14,7 +14,6 @@ redelivered message finishes the job exactly once.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import threading
@@ -22,11 +21,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
@@ -35,7 +32,7 @@ from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
 from flixstack.aws.object_store import ObjectStore
-from flixstack.errors import Conflict, FlixstackError, NotFound
+from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound
 from flixstack.media.errors import InvalidMedia
 from flixstack.media.jobs import (
     FORWARD,
@@ -48,6 +45,7 @@ from flixstack.media.jobs import (
     SubtitleObject,
 )
 from flixstack.media.ladder import LadderMode
+from flixstack.media.notifications import MasterUpload, parse_masters
 from flixstack.media.pipeline import Limits, Progress, Stage, Subtitle, TranscodeResult, transcode
 from flixstack.settings import Settings
 
@@ -85,49 +83,6 @@ class Transcode(Protocol):
         limits: Limits = ...,
         progress: Progress | None = ...,
     ) -> TranscodeResult: ...
-
-
-@dataclass(frozen=True)
-class MasterUpload:
-    """One S3 ObjectCreated record for an uploaded master."""
-
-    bucket: str
-    key: str
-    title_id: str
-    upload_id: str
-    size: int | None = None
-    etag: str | None = None
-
-
-def parse_event(body: str) -> list[MasterUpload]:
-    """The masters an S3 notification (SQS body) announces. Test events, other keys and
-    other event types announce none."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        logger.warning("message is not JSON; ignored")
-        return []
-    uploads = []
-    for record in document.get("Records", []) if isinstance(document, dict) else []:
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        s3 = record.get("s3", {})
-        key = unquote_plus(str(s3.get("object", {}).get("key", "")))
-        parts = PurePosixPath(key).parts
-        if not key.startswith(spec.MASTERS_PREFIX) or len(parts) != 4:
-            logger.warning("not a master upload; ignored", extra={"key": key})
-            continue
-        uploads.append(
-            MasterUpload(
-                bucket=str(s3.get("bucket", {}).get("name", "")),
-                key=key,
-                title_id=parts[1],
-                upload_id=parts[2],
-                size=s3.get("object", {}).get("size"),
-                etag=s3.get("object", {}).get("eTag"),
-            )
-        )
-    return uploads
 
 
 class Outcome(Enum):
@@ -514,11 +469,15 @@ class QueueWorker:
                 VisibilityTimeout=self.settings.transcode_visibility_s,
             )
 
+        try:
+            uploads = parse_masters(message.get("Body", ""))
+        except InvalidInput:  # poison: left alone, it reaches the dead-letter queue
+            logger.warning("not an S3 notification", extra={"message_id": message.get("MessageId")})
+            return
         self.busy = True
         try:
             outcomes = [
-                self.runner.run(upload, keepalive=keepalive, deliveries=deliveries)
-                for upload in parse_event(message.get("Body", ""))
+                self.runner.run(u, keepalive=keepalive, deliveries=deliveries) for u in uploads
             ]
         finally:
             self.busy = False
@@ -538,7 +497,11 @@ class QueueWorker:
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
         for message in response.get("Messages", []):
-            for upload in parse_event(message.get("Body", "")):
+            try:
+                uploads = parse_masters(message.get("Body", ""))
+            except InvalidInput:
+                continue  # poison messages have no job to fail
+            for upload in uploads:
                 error = JobError(
                     reason="dead_lettered",
                     message=f"the job's message failed {spec.TRANSCODE.max_receive_count} deliveries "
@@ -562,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         outcomes = [
             runner.run(upload, deliveries=settings.transcode_attempt)
-            for upload in parse_event(settings.transcode_event)
+            for upload in parse_masters(settings.transcode_event)
         ]
         return 1 if Outcome.RETRY in outcomes else 0
     if args[0] != "poll":

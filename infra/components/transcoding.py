@@ -341,10 +341,12 @@ class Transcoding(pulumi.ComponentResource):
             handler=RETRY_HANDLER,
             environment=dispatch_environment,
             policy=lambda logs: pulumi.Output.all(
-                queues=[queue_arn, dead_letter_arn], logs=logs
+                queues=[queue_arn, dead_letter_arn],
+                jobs=args.table_arns[spec.JOBS.logical],
+                logs=logs,
             ).apply(
                 lambda v: policies.transcode_retry_policy(
-                    queue_arns=v["queues"], log_group_arn=v["logs"]
+                    queue_arns=v["queues"], jobs_table_arn=v["jobs"], log_group_arn=v["logs"]
                 )
             ),
         )

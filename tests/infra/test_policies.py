@@ -122,7 +122,11 @@ def test_execution_and_retry_policies_pass_the_iam_rule() -> None:
         )
     )
     assert _passes_iam_rule(
-        policies.transcode_retry_policy(queue_arns=[QUEUE, DLQ], log_group_arn="arn:lg")
+        policies.transcode_retry_policy(
+            queue_arns=[QUEUE, DLQ],
+            jobs_table_arn="arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs",
+            log_group_arn="arn:lg",
+        )
     )
 
 

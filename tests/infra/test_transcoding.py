@@ -283,6 +283,13 @@ def test_retry_lambda_sends_only_to_the_transcode_queues_and_never_drops(graph: 
         _queue_arn(naming, q) for q in (spec.TRANSCODE, spec.TRANSCODE_DLQ)
     )
     assert "ecs:RunTask" not in json.dumps(statements)
+    # it fails the job of a dead-lettered message, and touches no other table
+    assert statements["FailJob"] == {
+        "Sid": "FailJob",
+        "Effect": "Allow",
+        "Action": ["dynamodb:UpdateItem"],
+        "Resource": [_table_arn(naming, spec.JOBS)],
+    }
     config = graph.named("transcoding-retry-invoke-config")
     assert config.props["destinationConfig"]["onFailure"]["destination"] == _queue_arn(
         naming, spec.TRANSCODE_DLQ

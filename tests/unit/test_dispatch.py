@@ -8,7 +8,8 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ from flixstack.media.dispatch import (
     TaskNotStarted,
     TranscodeDispatcher,
 )
+from flixstack.media.jobs import JobError
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -191,12 +193,24 @@ def compact(body: str) -> str:
 
 
 # --- fixtures --------------------------------------------------------------------------------
+class FailedJobs:
+    """Records the jobs the dispatcher fails (the DynamoDB side is tested with the worker)."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, JobError] = {}
+
+    def fail(self, job_id: str, error: JobError, owner: str | None = None) -> bool:
+        self.failed[job_id] = error
+        return True
+
+
 @dataclass
 class Stubs:
     ecs_client: Any
     sqs_client: Any
     ecs: Stubber
     sqs: Stubber
+    jobs: FailedJobs = field(default_factory=FailedJobs)
 
     def dispatcher_with(self, metrics: Metrics | None = None) -> TranscodeDispatcher:
         return TranscodeDispatcher(
@@ -204,6 +218,7 @@ class Stubs:
             sqs=self.sqs_client,
             naming=NAMING,
             settings=SETTINGS,
+            jobs=self.jobs,
             metrics=metrics,
         )
 
@@ -396,6 +411,13 @@ def test_the_last_failed_attempt_dead_letters_the_message(stubs: Stubs) -> None:
         },
     )
     assert stubs.dispatcher.retry_stopped_task(event["detail"]) is Retry.DEAD_LETTERED
+    # the upload's job says so, as it would after the worker's own last attempt
+    (job_id,) = stubs.jobs.failed
+    assert (
+        job_id
+        == PurePosixPath(json.loads(s3_event())["Records"][0]["s3"]["object"]["key"]).parts[2]
+    )
+    assert stubs.jobs.failed[job_id].reason == "dead_lettered"
 
 
 @pytest.mark.parametrize(

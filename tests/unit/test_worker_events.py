@@ -1,12 +1,16 @@
-"""Parsing S3 notifications into master uploads (no network)."""
+"""Parsing S3 notifications into master uploads, and progress spans (no network)."""
 
 from __future__ import annotations
 
 import itertools
 import json
 
+import pytest
+
+from flixstack.errors import InvalidInput
+from flixstack.media.notifications import parse_masters
 from flixstack.media.uploads import part_size
-from flixstack.media.worker import STAGE_SPANS, parse_event
+from flixstack.media.worker import STAGE_SPANS
 
 
 def record(key: str, event: str = "ObjectCreated:CompleteMultipartUpload") -> dict[str, object]:
@@ -17,24 +21,30 @@ def record(key: str, event: str = "ObjectCreated:CompleteMultipartUpload") -> di
 
 
 def test_a_master_upload_is_parsed_with_its_title_and_upload_ids() -> None:
-    (upload,) = parse_event(json.dumps({"Records": [record("masters/t1/u1/My+Film+%281%29.mp4")]}))
+    (upload,) = parse_masters(
+        json.dumps({"Records": [record("masters/t1/u1/My+Film+%281%29.mp4")]})
+    )
     assert (upload.bucket, upload.title_id, upload.upload_id) == ("ingest", "t1", "u1")
     assert upload.key == "masters/t1/u1/My Film (1).mp4"  # S3 keys arrive URL-encoded
     assert (upload.size, upload.etag) == (10, "abc-1")
 
 
-def test_test_events_sidecars_deletes_and_garbage_announce_nothing() -> None:
-    assert parse_event(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
-    assert parse_event(json.dumps({"Records": [record("sidecars/t1/u1/en.srt")]})) == []
+def test_test_events_sidecars_and_deletes_announce_nothing() -> None:
+    assert parse_masters(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
+    assert parse_masters(json.dumps({"Records": [record("sidecars/t1/u1/en.srt")]})) == []
     assert (
-        parse_event(
+        parse_masters(
             json.dumps({"Records": [record("masters/t1/u1/a.mp4", "ObjectRemoved:Delete")]})
         )
         == []
     )
-    assert parse_event(json.dumps({"Records": [record("masters/t1/a.mp4")]})) == []
-    assert parse_event("not json") == []
-    assert parse_event("[1, 2]") == []
+    assert parse_masters(json.dumps({"Records": [record("masters/t1/a.mp4")]})) == []
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"'])
+def test_what_is_not_an_s3_notification_is_poison(body: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_masters(body)
 
 
 def test_part_size_fits_s3s_part_limit() -> None:
