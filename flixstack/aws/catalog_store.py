@@ -9,13 +9,13 @@ from botocore.exceptions import ClientError
 from flixstack import spec
 from flixstack.aws.dynamo import (
     Item,
+    Table,
     decode_cursor,
     domain_error,
     encode_cursor,
     from_attributes,
     to_attributes,
 )
-from flixstack.errors import NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,6 +28,7 @@ class DynamoCatalogRepository:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._ddb = client
+        self._table = Table(table_name, client)
 
     def put_title(self, title_id: str, state: str, sort_key: str, attributes: Item) -> None:
         """Creates a title item; fails with Conflict if the id exists."""
@@ -42,15 +43,7 @@ class DynamoCatalogRepository:
             "id": title_id,
             "state": state,
         }
-        try:
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=to_attributes(item),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": spec.PK.name},
-            )
-        except ClientError as exc:
-            raise domain_error(exc, f"title {title_id}") from exc
+        self._table.create(item, f"title {title_id}")
 
     def list_by_state(
         self, state: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
@@ -76,19 +69,8 @@ class DynamoCatalogRepository:
         return items, encode_cursor(response.get("LastEvaluatedKey"))
 
     def get_title(self, title_id: str) -> Item:
-        try:
-            item = self._ddb.get_item(
-                TableName=self.table_name,
-                Key=to_attributes(
-                    {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
-                ),
-                ConsistentRead=True,
-            ).get("Item")
-        except ClientError as exc:
-            raise domain_error(exc, f"title {title_id}") from exc
-        if item is None:
-            raise NotFound(f"no title {title_id}")
-        return from_attributes(item)
+        key = {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
+        return self._table.get(key, f"title {title_id}")
 
     def asset_publication(
         self, title: Item, asset: Item, state: str, sort_key: str

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from flixstack.errors import Conflict, FlixstackError, InvalidInput, ServiceUnavailable
+from flixstack import spec
+from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 Item = dict[str, Any]
@@ -89,3 +91,36 @@ def domain_error(exc: ClientError, what: str) -> FlixstackError:
     code = exc.response.get("Error", {}).get("Code", "")
     error_type = _ERRORS.get(code, ServiceUnavailable)
     return error_type(f"{what}: {code or 'error'}")
+
+
+class Table:
+    """One table's item-level calls with the repositories' conventions: consistent reads,
+    create-only puts, and ClientErrors turned into domain errors."""
+
+    def __init__(self, name: str, client: DynamoDBClient) -> None:
+        self.name = name
+        self.client = client
+
+    def get(self, key: Mapping[str, Any], what: str) -> Item:
+        """The item at ``key`` (plain values); NotFound if there is none."""
+        try:
+            item = self.client.get_item(
+                TableName=self.name, Key=to_attributes(key), ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise domain_error(exc, what) from exc
+        if item is None:
+            raise NotFound(f"no {what}")
+        return from_attributes(item)
+
+    def create(self, item: Mapping[str, Any], what: str) -> None:
+        """Puts an item whose key must be new; Conflict if it exists."""
+        try:
+            self.client.put_item(
+                TableName=self.name,
+                Item=to_attributes(item),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": spec.PK.name},
+            )
+        except ClientError as exc:
+            raise domain_error(exc, what) from exc

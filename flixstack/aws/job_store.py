@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from flixstack import spec
-from flixstack.aws.dynamo import domain_error, from_attributes, to_attributes
+from flixstack.aws.dynamo import Table, domain_error, from_attributes, to_attributes
 from flixstack.clock import now_iso
-from flixstack.errors import Conflict, NotFound
+from flixstack.errors import Conflict
 from flixstack.media.jobs import (
     ACTIVE,
     FORWARD,
@@ -59,10 +59,15 @@ class DynamoJobRepository:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._ddb = client
+        self._table = Table(table_name, client)
 
     @staticmethod
-    def _key(job_id: str) -> dict[str, Any]:
-        return to_attributes({spec.PK.name: spec.job_pk(job_id), spec.SK.name: spec.JOB_SK})
+    def _plain_key(job_id: str) -> dict[str, str]:
+        return {spec.PK.name: spec.job_pk(job_id), spec.SK.name: spec.JOB_SK}
+
+    @classmethod
+    def _key(cls, job_id: str) -> dict[str, Any]:
+        return to_attributes(cls._plain_key(job_id))
 
     def create(self, job: Job) -> bool:
         item = {
@@ -72,29 +77,13 @@ class DynamoJobRepository:
             spec.ENTITY_ATTR: spec.JOB_ENTITY,
         }
         try:
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=to_attributes(item),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": spec.PK.name},
-            )
-        except ClientError as exc:
-            error = domain_error(exc, f"job {job.id}")
-            if isinstance(error, Conflict):
-                return False
-            raise error from exc
+            self._table.create(item, f"job {job.id}")
+        except Conflict:
+            return False
         return True
 
     def get(self, job_id: str) -> Job:
-        try:
-            item = self._ddb.get_item(
-                TableName=self.table_name, Key=self._key(job_id), ConsistentRead=True
-            ).get("Item")
-        except ClientError as exc:
-            raise domain_error(exc, f"job {job_id}") from exc
-        if item is None:
-            raise NotFound(f"no job {job_id}")
-        return _job(item)
+        return Job.model_validate(self._table.get(self._plain_key(job_id), f"job {job_id}"))
 
     def _update(
         self, job_id: str, update: str, condition: str, values: dict[str, Any]
@@ -240,6 +229,7 @@ class DynamoUploadRepository:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._ddb = client
+        self._table = Table(table_name, client)
 
     @staticmethod
     def _key(upload_id: str) -> dict[str, Any]:
@@ -255,26 +245,11 @@ class DynamoUploadRepository:
             spec.ENTITY_ATTR: spec.UPLOAD_ENTITY,
             spec.VERSION_ATTR: 1,
         }
-        try:
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=to_attributes(item),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": spec.PK.name},
-            )
-        except ClientError as exc:
-            raise domain_error(exc, f"upload {session.id}") from exc
+        self._table.create(item, f"upload {session.id}")
 
     def get(self, upload_id: str) -> UploadSession:
-        try:
-            item = self._ddb.get_item(
-                TableName=self.table_name, Key=self._key(upload_id), ConsistentRead=True
-            ).get("Item")
-        except ClientError as exc:
-            raise domain_error(exc, f"upload {upload_id}") from exc
-        if item is None:
-            raise NotFound(f"no upload {upload_id}")
-        return UploadSession.model_validate(from_attributes(item))
+        key = {spec.PK.name: spec.upload_pk(upload_id), spec.SK.name: spec.UPLOAD_SK}
+        return UploadSession.model_validate(self._table.get(key, f"upload {upload_id}"))
 
     def mark_completed(self, upload_id: str) -> None:
         try:
