@@ -30,6 +30,12 @@ class InvalidInput(FlixstackError):
     reason = "invalid_input"
 
 
+class PreconditionRequired(FlixstackError):
+    """An edit came without the version it was based on (optimistic locking needs it)."""
+
+    reason = "precondition_required"
+
+
 class Forbidden(FlixstackError):
     reason = "forbidden"
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """ISO-3166 alpha-2 territory used when CloudFront-Viewer-Country is absent."""
 
     health_cache_seconds: Annotated[float, Field(ge=0)] = 10.0
+
+    catalog_refresh_s: Annotated[float, Field(ge=0)] = 2.0
+    """How often the near-cache checks for a newer catalog snapshot (in the background)."""
     """How long /health reuses its resource inventory before asking AWS again."""
 
     # --- media pipeline -------------------------------------------------------------------

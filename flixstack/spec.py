@@ -110,14 +110,21 @@ ENTITY_ATTR = "entity"
 VERSION_ATTR = "version"
 
 # --- tables ----------------------------------------------------------------------------------
+GSI2PK = Attr("gsi2pk")
+GSI2SK = Attr("gsi2sk")
 CATALOG_BY_STATE = IndexSpec("by-state", GSI1PK, GSI1SK)
+"""Titles in one lifecycle state, newest first (admin lists; snapshot rebuilds)."""
+CATALOG_BY_GENRE = IndexSpec("by-genre", GSI2PK, GSI2SK)
+"""Titles by their first genre, newest first (admin lists)."""
+JOBS_BY_TITLE = IndexSpec("by-title", GSI1PK, GSI1SK)
+"""A title's transcode jobs, newest first."""
 
 CATALOG = TableSpec(
     logical="catalog",
     purpose="titles, seasons, episodes, localized metadata, licence windows, assets",
     partition=PK,
     sort=SK,
-    indexes=(CATALOG_BY_STATE,),
+    indexes=(CATALOG_BY_STATE, CATALOG_BY_GENRE),
     stream="NEW_AND_OLD_IMAGES",
 )
 VIEWERS = TableSpec(
@@ -131,6 +138,7 @@ JOBS = TableSpec(
     purpose="transcode jobs and Powertools idempotency records",
     partition=PK,
     sort=SK,
+    indexes=(JOBS_BY_TITLE,),
     ttl_attribute="expires_at",
 )
 TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS)
@@ -148,6 +156,63 @@ SIDECARS_PREFIX = "sidecars/"  # ingest: sidecars/<title_id>/<upload_id>/<langua
 MEDIA_TITLES_PREFIX = (
     "titles/"  # media: titles/<title_id>/<asset_version>/{cmaf,hls,dash,subs,thumbs}/...
 )
+
+# Catalog snapshots (titles + search index) that API near-caches load, one folder a version.
+CATALOG_ARTIFACTS_PREFIX = "catalog/"  # artifacts: catalog/v<version>/{titles.json.gz,search.bin}
+ARCHIVE_TAG = ("flixstack-tier", "archive")
+"""Media objects of archived titles carry this tag; a lifecycle rule moves them colder."""
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """One S3 lifecycle rule, as plain data: infra and the local bootstrap both apply it."""
+
+    id: str
+    prefix: str = ""
+    tag: tuple[str, str] | None = None
+    transitions: tuple[tuple[int, str], ...] = ()
+    """(days after creation, storage class) pairs."""
+    expiration_days: int | None = None
+    abort_multipart_days: int | None = None
+    noncurrent_expiration_days: int | None = None
+
+
+def lifecycle(
+    bucket: BucketSpec, *, masters_glacier_days: int, noncurrent_days: int, log_days: int
+) -> tuple[LifecycleRule, ...]:
+    """Every bucket aborts stale multipart uploads and expires old versions; media tiers
+    itself and sends archived titles' objects cold; masters go cold; logs expire."""
+    rules = [
+        LifecycleRule(
+            "abort-incomplete-multipart",
+            abort_multipart_days=1,
+            noncurrent_expiration_days=noncurrent_days,
+        )
+    ]
+    if bucket is MEDIA:
+        rules.append(
+            LifecycleRule("media-intelligent-tiering", transitions=((0, "INTELLIGENT_TIERING"),))
+        )
+        rules.append(
+            LifecycleRule(
+                "archived-titles-to-glacier-ir",
+                prefix=MEDIA_TITLES_PREFIX,
+                tag=ARCHIVE_TAG,
+                transitions=((1, "GLACIER_IR"),),
+            )
+        )
+    elif bucket is INGEST:
+        rules.append(
+            LifecycleRule(
+                "masters-to-glacier-ir",
+                prefix=MASTERS_PREFIX,
+                transitions=((masters_glacier_days, "GLACIER_IR"),),
+            )
+        )
+    elif bucket is LOGS:
+        rules.append(LifecycleRule("expire-logs", expiration_days=log_days))
+    return tuple(rules)
+
 
 # --- queues ----------------------------------------------------------------------------------
 TRANSCODE_DLQ = QueueSpec(
@@ -246,6 +311,28 @@ TITLE_SK = "TITLE"
 
 
 def title_pk(title_id: str) -> str:
+    return f"TITLE#{title_id}"
+
+
+def genre_partition(genre: str) -> str:
+    """Partition of the catalog ``by-genre`` index."""
+    return f"GENRE#{genre}"
+
+
+AUDIT_ENTITY = "audit"
+
+
+def audit_sk(at: str, version: int) -> str:
+    """Audit entries sort under their title by time (and the version they produced)."""
+    return f"AUDIT#{at}#{version:09d}"
+
+
+CATALOG_POINTER_KEY = {PK.name: "CATALOG", SK.name: "CURRENT"}
+"""The catalog item holding the current snapshot version."""
+
+
+def title_jobs_partition(title_id: str) -> str:
+    """Partition of the jobs ``by-title`` index."""
     return f"TITLE#{title_id}"
 
 

@@ -128,7 +128,13 @@ def api_function_policy(
         allow("Buckets", ["s3:ListBucket", "s3:GetBucketLocation"], bucket_arns),
         allow(
             "Objects",
-            ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+                "s3:DeleteObjectTagging",  # restoring an archived title's media
+                "s3:AbortMultipartUpload",
+            ],
             [f"{arn}/*" for arn in bucket_arns],
         ),
         allow(
@@ -182,6 +188,7 @@ TASK_TABLE_ACCESS = (
     "dynamodb:ConditionCheckItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
+    "dynamodb:Query",  # a title's other jobs (jobs by-title index)
     "dynamodb:UpdateItem",
 )
 
@@ -190,14 +197,16 @@ def transcoder_task_policy(
     *,
     ingest_bucket_arn: str,
     media_bucket_arn: str,
+    artifacts_bucket_arn: str,
     table_arns: Sequence[str],
     queue_arn: str,
     dead_letter_arn: str,
     media_key_arn: str,
 ) -> str:
     """The worker container: reads masters and sidecars, writes packaged titles, keeps its
-    job and the title in DynamoDB, consumes the transcode queue (``poll``) and marks the jobs
-    of dead-lettered messages failed. Object access is limited to the spec's key prefixes."""
+    job and the title in DynamoDB, writes the catalog snapshot when a published title gets
+    new media, consumes the transcode queue (``poll``) and marks the jobs of dead-lettered
+    messages failed. Object access is limited to the spec's key prefixes."""
     return document(
         allow(
             "ReadUploads",
@@ -218,8 +227,15 @@ def transcoder_task_policy(
             ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectTagging"],
             [f"{media_bucket_arn}/{spec.MEDIA_TITLES_PREFIX}*"],
         ),
+        allow(
+            "CatalogSnapshots",
+            ["s3:GetObject", "s3:PutObject"],
+            [f"{artifacts_bucket_arn}/{spec.CATALOG_ARTIFACTS_PREFIX}*"],
+        ),
         allow("MediaKey", ["kms:Decrypt", "kms:GenerateDataKey"], [media_key_arn]),
-        allow("Tables", TASK_TABLE_ACCESS, table_arns),
+        allow(
+            "Tables", TASK_TABLE_ACCESS, [*table_arns, *(f"{arn}/index/*" for arn in table_arns)]
+        ),
         allow("Queue", QUEUE_CONSUME, [queue_arn]),
         allow("DeadLetters", ["sqs:GetQueueUrl", "sqs:ReceiveMessage"], [dead_letter_arn]),
     )

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from flixstack import spec
 from flixstack.api.health import HealthService
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
 from flixstack.aws.object_store import ObjectStore
-from flixstack.catalog.service import CatalogService
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.aws.tiering import S3MediaTiering
+from flixstack.catalog.publishing import CatalogPublisher
+from flixstack.catalog.service import CatalogAdmin, CatalogView
+from flixstack.catalog.snapshot import CatalogCache
+from flixstack.errors import InvalidInput
 from flixstack.media.uploads import IngestService
 from flixstack.settings import Settings
-from flixstack.spec import CATALOG, JOBS
 
 
 @dataclass(frozen=True)
@@ -23,24 +29,36 @@ class Services:
     settings: Settings
     clients: AwsClients
     health: HealthService
-    catalog: CatalogService
+    catalog_admin: CatalogAdmin
+    catalog_view: CatalogView
+    catalog_cache: CatalogCache
     ingest: IngestService
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
         naming = settings.naming
-        titles = DynamoCatalogRepository(naming.table(CATALOG), clients.dynamodb)
+        titles = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
+        store = ObjectStore(clients.s3)
+        snapshots = S3SnapshotStore(titles, store, naming.bucket(spec.ARTIFACTS))
+        cache = CatalogCache(snapshots, settings.catalog_refresh_s)
+        admin = CatalogAdmin(
+            titles,
+            CatalogPublisher(titles, snapshots, cache),
+            S3MediaTiering(clients.s3, naming.bucket(spec.MEDIA)),
+        )
         return cls(
             settings=settings,
             clients=clients,
             health=HealthService(settings, clients),
-            catalog=CatalogService(titles),
+            catalog_admin=admin,
+            catalog_view=CatalogView(cache, settings.media_base_url),
+            catalog_cache=cache,
             ingest=IngestService(
                 settings,
-                ObjectStore(clients.s3),
-                DynamoUploadRepository(naming.table(JOBS), clients.dynamodb),
-                DynamoJobRepository(naming.table(JOBS), clients.dynamodb),
-                titles,
+                store,
+                DynamoUploadRepository(naming.table(spec.JOBS), clients.dynamodb),
+                DynamoJobRepository(naming.table(spec.JOBS), clients.dynamodb),
+                admin,
             ),
         )
 
@@ -53,8 +71,12 @@ def _health(request: Request) -> HealthService:
     return _services(request).health
 
 
-def _catalog(request: Request) -> CatalogService:
-    return _services(request).catalog
+def _catalog_admin(request: Request) -> CatalogAdmin:
+    return _services(request).catalog_admin
+
+
+def _catalog_view(request: Request) -> CatalogView:
+    return _services(request).catalog_view
 
 
 def _ingest(request: Request) -> IngestService:
@@ -67,7 +89,47 @@ def _actor() -> str:
     return "unauthenticated"
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Where the viewer is and which languages they read."""
+
+    territory: str
+    accept_language: str | None
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def _viewer(
+    request: Request,
+    country: Annotated[str | None, Header(alias="CloudFront-Viewer-Country")] = None,
+    accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=512)] = None,
+) -> Viewer:
+    """The territory comes from CloudFront's viewer-country header, else the setting."""
+    default = _services(request).settings.default_territory
+    territory = country.upper() if country and _COUNTRY.match(country.upper()) else default
+    return Viewer(territory=territory, accept_language=accept_language)
+
+
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+
+
+def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version an edit is based on, from If-Match ("3", or 3)."""
+    if if_match is None:
+        return None
+    match = _ETAG.match(if_match.strip())
+    if match is None:
+        raise InvalidInput(
+            f'If-Match must be a title version such as "3", not {if_match!r}', reason="bad_if_match"
+        )
+    return int(match[1])
+
+
 HealthDep = Annotated[HealthService, Depends(_health)]
-CatalogDep = Annotated[CatalogService, Depends(_catalog)]
+CatalogAdminDep = Annotated[CatalogAdmin, Depends(_catalog_admin)]
+CatalogViewDep = Annotated[CatalogView, Depends(_catalog_view)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 ActorDep = Annotated[str, Depends(_actor)]
+ViewerDep = Annotated[Viewer, Depends(_viewer)]
+IfMatchDep = Annotated[int | None, Depends(_if_match)]

@@ -11,6 +11,7 @@ from flixstack.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PreconditionRequired,
     ServiceUnavailable,
     Unauthorized,
 )
@@ -22,6 +23,7 @@ STATUS: dict[type[FlixstackError], int] = {
     Forbidden: 403,
     Unauthorized: 401,
     ServiceUnavailable: 503,
+    PreconditionRequired: 428,
 }
 
 

@@ -1,7 +1,9 @@
-"""DynamoDB repository for the catalog table."""
+"""DynamoDB repository for the catalog table: title aggregates, their audit trail, and
+the pointer to the current catalog snapshot. Queries only; no scans."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -16,47 +18,142 @@ from flixstack.aws.dynamo import (
     from_attributes,
     to_attributes,
 )
+from flixstack.catalog.models import TitleDocument
+from flixstack.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
+VERSION_MATCHES = "#version = :expected"
+IS_NEW = "attribute_not_exists(#pk)"
+
+
+def title_key(title_id: str) -> dict[str, str]:
+    return {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
+
+
+def title_item(doc: TitleDocument) -> Item:
+    """The stored item: the document plus its keys and index keys."""
+    recency = f"{doc.updated_at}#{doc.id}"
+    item: Item = {
+        **doc.model_dump(mode="json"),
+        **title_key(doc.id),
+        spec.ENTITY_ATTR: spec.TITLE_ENTITY,
+        spec.GSI1PK.name: spec.state_partition(doc.state),
+        spec.GSI1SK.name: recency,
+    }
+    if doc.genres:
+        item[spec.GSI2PK.name] = spec.genre_partition(doc.genres[0])
+        item[spec.GSI2SK.name] = recency
+    return item
+
+
+def _document(item: Item) -> TitleDocument:
+    return TitleDocument.model_validate(item)
+
 
 class DynamoCatalogRepository:
-    """Titles and their lifecycle index. Queries only; no scans on request paths."""
-
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
         self._ddb = client
         self._table = Table(table_name, client)
 
-    def put_title(self, title_id: str, state: str, sort_key: str, attributes: Item) -> None:
-        """Creates a title item; fails with Conflict if the id exists."""
-        item: Item = {
-            **attributes,
-            spec.PK.name: spec.title_pk(title_id),
-            spec.SK.name: spec.TITLE_SK,
-            spec.GSI1PK.name: spec.state_partition(state),
-            spec.GSI1SK.name: f"{sort_key}#{title_id}",
-            spec.ENTITY_ATTR: spec.TITLE_ENTITY,
-            spec.VERSION_ATTR: 1,
-            "id": title_id,
-            "state": state,
-        }
-        self._table.create(item, f"title {title_id}")
+    # --- titles --------------------------------------------------------------------------
+    def create(self, doc: TitleDocument) -> None:
+        self._table.create(title_item(doc), f"title {doc.id}")
 
-    def list_by_state(
-        self, state: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
-    ) -> tuple[list[Item], str | None]:
-        index = spec.CATALOG_BY_STATE
+    def get(self, title_id: str) -> TitleDocument:
+        return _document(self._table.get(title_key(title_id), f"title {title_id}"))
+
+    def replacement(self, doc: TitleDocument, expected_version: int) -> TransactWriteItemTypeDef:
+        """A transaction item writing ``doc`` if the stored version is still the one read."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(title_item(doc)),
+                "ConditionExpression": VERSION_MATCHES,
+                "ExpressionAttributeNames": {"#version": spec.VERSION_ATTR},
+                "ExpressionAttributeValues": to_attributes({":expected": expected_version}),
+            }
+        }
+
+    def audit_entry(
+        self, doc: TitleDocument, actor: str, change: str, fields: list[str]
+    ) -> TransactWriteItemTypeDef:
+        """A transaction item recording who changed what (and which version it made)."""
+        item = {
+            spec.PK.name: spec.title_pk(doc.id),
+            spec.SK.name: spec.audit_sk(doc.updated_at, doc.version),
+            spec.ENTITY_ATTR: spec.AUDIT_ENTITY,
+            spec.VERSION_ATTR: 1,
+            "title_id": doc.id,
+            "at": doc.updated_at,
+            "actor": actor,
+            "change": change,
+            "fields": fields,
+            "title_version": doc.version,
+            "state": doc.state.value,
+        }
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(item),
+                "ConditionExpression": IS_NEW,
+                "ExpressionAttributeNames": {"#pk": spec.PK.name},
+            }
+        }
+
+    def transact(self, items: list[TransactWriteItemTypeDef], what: str) -> None:
+        """All or nothing; a failed condition (a stale version) is a Conflict."""
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            error = domain_error(exc, what)
+            if isinstance(error, Conflict):
+                raise Conflict(
+                    f"{what}: the title changed since it was read", reason="stale_version"
+                ) from exc
+            raise error from exc
+
+    def save(
+        self, doc: TitleDocument, expected_version: int, actor: str, change: str, fields: list[str]
+    ) -> None:
+        """Writes a new version of a title with its audit entry, atomically."""
+        self.transact(
+            [self.replacement(doc, expected_version), self.audit_entry(doc, actor, change, fields)],
+            f"title {doc.id}",
+        )
+
+    def audit(self, title_id: str, limit: int = 50) -> list[Item]:
+        """The title's audit trail, newest first."""
+        try:
+            response = self._ddb.query(
+                TableName=self.table_name,
+                KeyConditionExpression="#pk = :pk AND begins_with(#sk, :audit)",
+                ExpressionAttributeNames={"#pk": spec.PK.name, "#sk": spec.SK.name},
+                ExpressionAttributeValues=to_attributes(
+                    {":pk": spec.title_pk(title_id), ":audit": "AUDIT#"}
+                ),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except ClientError as exc:
+            raise domain_error(exc, f"audit of title {title_id}") from exc
+        return [from_attributes(i) for i in response.get("Items", [])]
+
+    # --- lists -----------------------------------------------------------------------------
+    def _page(
+        self, index: spec.IndexSpec, partition: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[TitleDocument], str | None]:
         request: QueryInputTypeDef = {
             "TableName": self.table_name,
             "IndexName": index.name,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": index.partition.name},
-            "ExpressionAttributeValues": {":pk": {"S": spec.state_partition(state)}},
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
             "Limit": limit,
-            "ScanIndexForward": not newest_first,
+            "ScanIndexForward": False,
         }
         start = decode_cursor(cursor)
         if start is not None:
@@ -64,49 +161,67 @@ class DynamoCatalogRepository:
         try:
             response = self._ddb.query(**request)
         except ClientError as exc:
-            raise domain_error(exc, f"titles in state {state}") from exc
-        items = [from_attributes(i) for i in response.get("Items", [])]
-        return items, encode_cursor(response.get("LastEvaluatedKey"))
+            raise domain_error(exc, f"titles in {partition}") from exc
+        docs = [_document(from_attributes(i)) for i in response.get("Items", [])]
+        return docs, encode_cursor(response.get("LastEvaluatedKey"))
 
-    def get_title(self, title_id: str) -> Item:
-        key = {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
-        return self._table.get(key, f"title {title_id}")
+    def list_by_state(
+        self, state: str, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[TitleDocument], str | None]:
+        return self._page(
+            spec.CATALOG_BY_STATE, spec.state_partition(state), limit=limit, cursor=cursor
+        )
 
-    def asset_publication(
-        self, title: Item, asset: Item, state: str, sort_key: str
-    ) -> TransactWriteItemTypeDef:
-        """The title's half of a publish transaction: point the title at a new asset version
-        (and move its lifecycle state), guarded by the version we read (optimistic lock)."""
-        title_id = str(title["id"])
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": to_attributes(
-                    {spec.PK.name: spec.title_pk(title_id), spec.SK.name: spec.TITLE_SK}
-                ),
-                "UpdateExpression": (
-                    "SET #asset = :asset, #state = :state, #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk,"
-                    " #updated = :updated, #version = #version + :one"
-                ),
-                "ConditionExpression": "#version = :read_version",
-                "ExpressionAttributeNames": {
-                    "#asset": "asset",
-                    "#state": "state",
-                    "#gsi1pk": spec.GSI1PK.name,
-                    "#gsi1sk": spec.GSI1SK.name,
-                    "#updated": "updated_at",
-                    "#version": spec.VERSION_ATTR,
-                },
-                "ExpressionAttributeValues": to_attributes(
-                    {
-                        ":asset": asset,
-                        ":state": state,
-                        ":gsi1pk": spec.state_partition(state),
-                        ":gsi1sk": f"{sort_key}#{title_id}",
-                        ":updated": asset.get("published_at", ""),
-                        ":one": 1,
-                        ":read_version": title[spec.VERSION_ATTR],
-                    }
-                ),
-            }
+    def list_by_genre(
+        self, genre: str, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[TitleDocument], str | None]:
+        return self._page(
+            spec.CATALOG_BY_GENRE, spec.genre_partition(genre), limit=limit, cursor=cursor
+        )
+
+    def all_in_state(self, state: str, page_size: int = 200) -> Iterator[TitleDocument]:
+        """Every title in a state (index pages, for snapshot rebuilds; never on requests)."""
+        cursor: str | None = None
+        while True:
+            docs, cursor = self.list_by_state(state, limit=page_size, cursor=cursor)
+            yield from docs
+            if cursor is None:
+                return
+
+    # --- the snapshot pointer -------------------------------------------------------------
+    def snapshot_pointer(self) -> tuple[int, str] | None:
+        """(version, artifact prefix) of the current catalog snapshot; None before the first."""
+        try:
+            item = self._table.get(spec.CATALOG_POINTER_KEY, "catalog snapshot pointer")
+        except NotFound:
+            return None
+        return int(item["snapshot"]), str(item["prefix"])
+
+    def advance_snapshot(self, expected: int | None, new: int, prefix: str) -> None:
+        """Points readers at snapshot ``new`` if the pointer is still at ``expected``
+        (None: there is no pointer yet); Conflict otherwise."""
+        item = {
+            **spec.CATALOG_POINTER_KEY,
+            spec.ENTITY_ATTR: "catalog-pointer",
+            spec.VERSION_ATTR: new,
+            "snapshot": new,
+            "prefix": prefix,
         }
+        try:
+            if expected is None:
+                self._ddb.put_item(
+                    TableName=self.table_name,
+                    Item=to_attributes(item),
+                    ConditionExpression=IS_NEW,
+                    ExpressionAttributeNames={"#pk": spec.PK.name},
+                )
+            else:
+                self._ddb.put_item(
+                    TableName=self.table_name,
+                    Item=to_attributes(item),
+                    ConditionExpression="#snapshot = :expected",
+                    ExpressionAttributeNames={"#snapshot": "snapshot"},
+                    ExpressionAttributeValues=to_attributes({":expected": expected}),
+                )
+        except ClientError as exc:
+            raise domain_error(exc, "catalog snapshot pointer") from exc

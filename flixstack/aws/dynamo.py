@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -12,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from flixstack import spec
+from flixstack import cursors, spec
 from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -57,21 +54,14 @@ def _from_dynamo(value: Any) -> Any:
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     """An opaque, URL-safe page cursor from a LastEvaluatedKey."""
-    if not last_key:
-        return None
-    raw = json.dumps(from_attributes(last_key), separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode(from_attributes(last_key)) if last_key else None
 
 
 def decode_cursor(cursor: str | None) -> dict[str, AttributeValueTypeDef] | None:
     if not cursor:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput("cursor is not one this API issued", reason="bad_cursor") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
+    data = cursors.decode(cursor)
+    if not all(isinstance(v, str | int) for v in data.values()):
         raise InvalidInput("cursor is not one this API issued", reason="bad_cursor")
     return to_attributes(data)
 

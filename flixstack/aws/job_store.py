@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from flixstack import spec
 from flixstack.aws.dynamo import Table, domain_error, from_attributes, to_attributes
+from flixstack.catalog.models import Asset
 from flixstack.clock import now_iso
 from flixstack.errors import Conflict
 from flixstack.media.jobs import (
@@ -18,7 +19,6 @@ from flixstack.media.jobs import (
     Job,
     JobError,
     JobState,
-    Published,
 )
 from flixstack.media.uploads import UploadSession
 
@@ -75,6 +75,8 @@ class DynamoJobRepository:
             spec.PK.name: spec.job_pk(job.id),
             spec.SK.name: spec.JOB_SK,
             spec.ENTITY_ATTR: spec.JOB_ENTITY,
+            spec.GSI1PK.name: spec.title_jobs_partition(job.title_id),
+            spec.GSI1SK.name: f"{job.created_at}#{job.id}",
         }
         try:
             self._table.create(item, f"job {job.id}")
@@ -84,6 +86,25 @@ class DynamoJobRepository:
 
     def get(self, job_id: str) -> Job:
         return Job.model_validate(self._table.get(self._plain_key(job_id), f"job {job_id}"))
+
+    def for_title(self, title_id: str, limit: int = 20) -> list[Job]:
+        """The title's jobs, newest first."""
+        index = spec.JOBS_BY_TITLE
+        try:
+            response = self._ddb.query(
+                TableName=self.table_name,
+                IndexName=index.name,
+                KeyConditionExpression="#pk = :pk",
+                ExpressionAttributeNames={"#pk": index.partition.name},
+                ExpressionAttributeValues=to_attributes(
+                    {":pk": spec.title_jobs_partition(title_id)}
+                ),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except ClientError as exc:
+            raise domain_error(exc, f"jobs of title {title_id}") from exc
+        return [_job(i) for i in response.get("Items", [])]
 
     def _update(
         self, job_id: str, update: str, condition: str, values: dict[str, Any]
@@ -169,9 +190,7 @@ class DynamoJobRepository:
         )
         return failed is not None
 
-    def publication(
-        self, job_id: str, owner: str, published: Published
-    ) -> TransactWriteItemTypeDef:
+    def publication(self, job_id: str, owner: str, published: Asset) -> TransactWriteItemTypeDef:
         """The job's half of the publish transaction (the catalog adds the title's half)."""
         expression = (
             f"{STEP}, #state = :PUBLISHED, #stage = :published, #percent = :hundred,"

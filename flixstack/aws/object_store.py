@@ -132,6 +132,18 @@ class ObjectStore:
         except ClientError as exc:
             raise _error(exc, f"s3://{bucket}/{key}") from exc
 
+    def read(self, bucket: str, key: str) -> bytes:
+        """A whole (small) object."""
+        body: bytes = self.get(bucket, key)["Body"].read()
+        return body
+
+    def write(self, bucket: str, key: str, body: bytes) -> None:
+        """A whole (small) object."""
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type(key))
+        except ClientError as exc:
+            raise _error(exc, f"s3://{bucket}/{key}") from exc
+
     def get(self, bucket: str, key: str, byte_range: str | None = None) -> dict[str, Any]:
         """GetObject (optionally a Range); the response's Body streams."""
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -47,6 +47,33 @@ def _key_schema(partition: spec.Attr, sort: spec.Attr | None) -> list[KeySchemaE
     if sort is not None:
         schema.append({"AttributeName": sort.name, "KeyType": "RANGE"})
     return schema
+
+
+# The same day counts as a stack's defaults (infra/config.py).
+LOCAL_LIFECYCLE = {"masters_glacier_days": 30, "noncurrent_days": 30, "log_days": 30}
+
+
+def lifecycle_rule(rule: spec.LifecycleRule) -> dict[str, Any]:
+    """A spec lifecycle rule in S3's API shape."""
+    if rule.tag is None:
+        rule_filter: dict[str, Any] = {"Prefix": rule.prefix}
+    else:
+        tag = {"Key": rule.tag[0], "Value": rule.tag[1]}
+        rule_filter = {"And": {"Prefix": rule.prefix, "Tags": [tag]}}
+    shaped: dict[str, Any] = {"ID": rule.id, "Status": "Enabled", "Filter": rule_filter}
+    if rule.transitions:
+        shaped["Transitions"] = [
+            {"Days": days, "StorageClass": kind} for days, kind in rule.transitions
+        ]
+    if rule.expiration_days:
+        shaped["Expiration"] = {"Days": rule.expiration_days}
+    if rule.abort_multipart_days:
+        shaped["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": rule.abort_multipart_days
+        }
+    if rule.noncurrent_expiration_days:
+        shaped["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule.noncurrent_expiration_days}
+    return shaped
 
 
 class Bootstrap:
@@ -157,6 +184,12 @@ class Bootstrap:
                 "IgnorePublicAcls": True,
                 "BlockPublicPolicy": True,
                 "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [lifecycle_rule(r) for r in spec.lifecycle(bucket, **LOCAL_LIFECYCLE)]  # type: ignore[misc]
             },
         )
         s3.put_bucket_encryption(

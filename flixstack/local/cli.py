@@ -80,6 +80,66 @@ def bootstrap() -> None:
     _bootstrap(settings)
 
 
+def _seed(settings: Settings, titles: int, seed: int) -> None:
+    from flixstack.local.seeding import seed_catalog
+
+    with Progress(
+        TextColumn("[bold]seed"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=1.0)
+
+        def report(what: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=what)
+
+        result = seed_catalog(
+            settings, AwsClients(settings), titles=titles, seed=seed, progress=report
+        )
+    console.print(
+        f"[green]✓[/] catalog seeded: {result.created} titles created, {result.existing} existed, "
+        f"{result.demo_assets} demo videos, snapshot v{result.snapshot_version}"
+    )
+
+
+@app.command("seed-catalog")
+def seed_catalog(
+    titles: Annotated[int, typer.Option(min=1, max=100_000, help="How many titles.")] = 200,
+    seed: Annotated[int, typer.Option(help="Same seed, same catalog.")] = 1,
+) -> None:
+    """Create a realistic synthetic catalog: movies and series in several languages, licence
+    windows over 14 territories (past, current, future), real playable demo media."""
+    _seed(Settings(), titles, seed)
+
+
+@app.command()
+def lifecycle(
+    days_ahead: Annotated[
+        float, typer.Option(min=0, help="Apply the rules as if this many days had passed.")
+    ] = 0.0,
+) -> None:
+    """Run the buckets' S3 lifecycle transitions now (emulators store rules but never run them)."""
+    from flixstack import spec
+    from flixstack.local.lifecycle import sweep
+
+    settings = Settings()
+    if settings.endpoint is None:
+        console.print(
+            "[red]AWS_ENDPOINT_URL is not set[/]: on AWS, S3 runs lifecycle rules itself."
+        )
+        raise typer.Exit(2)
+    clients = AwsClients(settings)
+    table = Table("bucket", "objects", "transitioned", "expired", title_justify="left")
+    for bucket in spec.BUCKETS:
+        report = sweep(clients.s3, settings.naming.bucket(bucket), days_ahead=days_ahead)
+        moved = ", ".join(f"{n} to {cls}" for cls, n in sorted(report.transitioned.items()))
+        table.add_row(report.bucket, str(report.examined), moved or "-", str(report.expired))
+    out.print(table)
+
+
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Interface for the API.")] = "127.0.0.1",
@@ -88,8 +148,12 @@ def up(
         int, typer.Option(help="Port of the embedded emulator.")
     ] = emulator.DEFAULT_PORT,
     state_dir: StateDir = Path(".flixstack"),
+    seed_titles: Annotated[
+        int, typer.Option(min=0, help="Titles to seed into an empty catalog (0: none).")
+    ] = 200,
 ) -> None:
-    """Run the whole platform locally: emulator, resources, API. Ctrl-C stops everything."""
+    """Run the whole platform locally: emulator, resources, a seeded catalog, API, worker.
+    Ctrl-C stops everything."""
     exit_with_parent(signal.SIGTERM)  # if `make` or a shell above us dies, shut down cleanly
     parent = ParentWatch()
     stop = threading.Event()
@@ -121,6 +185,8 @@ def up(
         console.print(f"[green]✓[/] AWS endpoint {endpoint.url} ({endpoint.describe})")
         settings = settings.model_copy(update={"endpoint_url": endpoint.url})
         _bootstrap(settings)
+        if seed_titles and not _has_catalog(settings):
+            _seed(settings, seed_titles, seed=1)
 
         api_url = f"http://{host}:{port}"
         env = {
@@ -160,6 +226,15 @@ def up(
         with console.status("stopping"):
             supervisor.stop_all()
         console.print("stopped")
+
+
+def _has_catalog(settings: Settings) -> bool:
+    from flixstack import spec
+    from flixstack.aws.catalog_store import DynamoCatalogRepository
+
+    clients = AwsClients(settings)
+    table = settings.naming.table(spec.CATALOG)
+    return DynamoCatalogRepository(table, clients.dynamodb).snapshot_pointer() is not None
 
 
 def _healthy(url: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from flixstack.catalog.models import RenditionSummary
 from flixstack.clock import now_iso
 from flixstack.media.ladder import LadderMode
 
@@ -54,15 +55,10 @@ class JobError(BaseModel):
     message: str
 
 
-class RenditionSummary(BaseModel):
-    width: int
-    height: int
-    bandwidth: int
-
-
 class Job(BaseModel):
     id: str
     title_id: str
+    episode_id: str | None = None
     state: JobState = JobState.QUEUED
     stage: str | None = Field(default=None, description="What the worker is doing now.")
     percent: float = Field(default=0.0, ge=0, le=100)
@@ -87,27 +83,14 @@ class Job(BaseModel):
         return self.state in TERMINAL
 
 
-class Published(BaseModel):
-    """What a finished job hands to the catalog: the title's new asset version."""
-
-    version: str
-    master_playlist: str
-    dash_manifest: str
-    poster: str
-    thumbnails_vtt: str
-    duration_s: float
-    renditions: list[RenditionSummary]
-    subtitle_languages: list[str]
-    has_audio: bool
-    published_at: str = Field(default_factory=now_iso)
-
-
 class JobRepository(Protocol):
     def create(self, job: Job) -> bool:
         """Stores a new job; False if one with that id exists already."""
         ...
 
     def get(self, job_id: str) -> Job: ...
+
+    def for_title(self, title_id: str, limit: int = ...) -> list[Job]: ...
 
     def claim(self, job_id: str, owner: str, lease_until: float, now: float) -> Job | None:
         """Takes the lease of a QUEUED job, or of an active one whose lease has run out

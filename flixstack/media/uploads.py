@@ -20,8 +20,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from flixstack import spec
 from flixstack.aws.object_store import ObjectStore
+from flixstack.catalog.models import TitleDocument, TitleKind, TitleState
+from flixstack.catalog.service import PROCESSING_FROM
 from flixstack.clock import now_iso
-from flixstack.errors import InvalidInput
+from flixstack.errors import InvalidInput, NotFound
 from flixstack.media.jobs import Job, JobRepository, SourceObject, SubtitleObject
 from flixstack.media.ladder import LadderMode
 from flixstack.settings import Settings
@@ -52,6 +54,7 @@ class UploadRequest(BaseModel):
     size_bytes: int = Field(gt=0)
     content_type: str = "application/octet-stream"
     ladder: LadderMode = "per-title"
+    episode_id: str | None = Field(default=None, description="For a series: the episode this is.")
     part_size_bytes: int | None = Field(default=None, ge=MIN_PART, le=5 * 2**30)
     subtitles: list[SubtitleUpload] = Field(default_factory=list, max_length=20)
 
@@ -119,6 +122,7 @@ class UploadSession(BaseModel):
     key: str
     s3_upload_id: str
     ladder: LadderMode
+    episode_id: str | None = None
     size_bytes: int
     subtitles: list[SubtitleObject]
     completed: bool = False
@@ -131,8 +135,11 @@ class UploadRepository(Protocol):
     def mark_completed(self, upload_id: str) -> None: ...
 
 
-class TitleLookup(Protocol):
-    def get_title(self, title_id: str) -> dict[str, object]: ...
+class Titles(Protocol):
+    def get(self, title_id: str) -> TitleDocument: ...
+    def advance(
+        self, title_id: str, sources: frozenset[TitleState], target: TitleState, actor: str
+    ) -> bool: ...
 
 
 def part_size(size: int, requested: int | None) -> int:
@@ -149,7 +156,7 @@ class IngestService:
         store: ObjectStore,
         uploads: UploadRepository,
         jobs: JobRepository,
-        titles: TitleLookup,
+        titles: Titles,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -159,7 +166,15 @@ class IngestService:
         self._bucket = settings.naming.bucket(spec.INGEST)
 
     def create(self, title_id: str, request: UploadRequest) -> UploadTicket:
-        self._titles.get_title(title_id)  # NotFound for an unknown title
+        title = self._titles.get(title_id)  # NotFound for an unknown title
+        if title.kind is TitleKind.SERIES and request.episode_id is None:
+            raise InvalidInput(
+                "a series takes one upload per episode: give episode_id", reason="episode_required"
+            )
+        if title.kind is TitleKind.MOVIE and request.episode_id is not None:
+            raise InvalidInput("a movie has no episodes", reason="not_a_series")
+        if request.episode_id is not None and request.episode_id not in title.episodes:
+            raise NotFound(f"title {title_id} has no episode {request.episode_id}")
         if request.size_bytes > self._settings.max_upload_bytes:
             raise InvalidInput(
                 f"{request.size_bytes} bytes is over the {self._settings.max_upload_bytes}-byte limit",
@@ -173,7 +188,12 @@ class IngestService:
             self._bucket,
             key,
             request.content_type,
-            {"title-id": title_id, "upload-id": upload_id, "ladder": request.ladder},
+            {
+                "title-id": title_id,
+                "upload-id": upload_id,
+                "ladder": request.ladder,
+                **({"episode-id": request.episode_id} if request.episode_id else {}),
+            },
         )
         subtitles = [
             SubtitleObject(
@@ -190,6 +210,7 @@ class IngestService:
                 key=key,
                 s3_upload_id=s3_upload_id,
                 ladder=request.ladder,
+                episode_id=request.episode_id,
                 size_bytes=request.size_bytes,
                 subtitles=subtitles,
             )
@@ -223,6 +244,12 @@ class IngestService:
     def job(self, job_id: str) -> JobView:
         return JobView.of(self._jobs.get(job_id), self._settings.media_base_url)
 
+    def jobs_of(self, title_id: str) -> list[JobView]:
+        self._titles.get(title_id)  # NotFound for an unknown title
+        return [
+            JobView.of(job, self._settings.media_base_url) for job in self._jobs.for_title(title_id)
+        ]
+
     def complete(self, upload_id: str, request: UploadComplete) -> JobView:
         """Completes the multipart upload and creates its job. Safe to repeat."""
         session = self._uploads.get(upload_id)
@@ -240,6 +267,7 @@ class IngestService:
                 Job(
                     id=upload_id,
                     title_id=session.title_id,
+                    episode_id=session.episode_id,
                     ladder=session.ladder,
                     source=SourceObject(
                         bucket=session.bucket, key=session.key, size=session.size_bytes, etag=etag
@@ -248,4 +276,5 @@ class IngestService:
                 )
             )
             self._uploads.mark_completed(upload_id)
+            self._titles.advance(session.title_id, PROCESSING_FROM, TitleState.PROCESSING, "ingest")
         return self.job(upload_id)

@@ -14,6 +14,7 @@ redelivered message finishes the job exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import threading
@@ -32,15 +33,19 @@ from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
 from flixstack.aws.object_store import ObjectStore
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.catalog.models import Asset, RenditionSummary, TitleState
+from flixstack.catalog.publishing import CatalogPublisher
+from flixstack.catalog.service import PROCESSING_ONLY, CatalogAdmin, with_asset
+from flixstack.clock import now_iso
 from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound
 from flixstack.media.errors import InvalidMedia
 from flixstack.media.jobs import (
+    ACTIVE,
     FORWARD,
     Job,
     JobError,
     JobState,
-    Published,
-    RenditionSummary,
     SourceObject,
     SubtitleObject,
 )
@@ -51,7 +56,6 @@ from flixstack.settings import Settings
 
 logger = Logger(service="transcoder")
 LADDERS: tuple[LadderMode, ...] = ("per-title", "fixed")
-READY_FROM = ("draft", "processing")  # title states a first playable asset moves to "ready"
 
 # Overall percent at the start of each stage, by ladder mode (analysis only in per-title).
 STAGE_SPANS: dict[LadderMode, dict[str, tuple[float, float]]] = {
@@ -197,6 +201,11 @@ class JobRunner:
         naming = settings.naming
         self.jobs = DynamoJobRepository(naming.table(spec.JOBS), clients.dynamodb)
         self.catalog = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
+        self.publisher = CatalogPublisher(
+            self.catalog,
+            S3SnapshotStore(self.catalog, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS)),
+        )
+        self.titles = CatalogAdmin(self.catalog, self.publisher)
         self.store = ObjectStore(clients.s3)
         self.media_bucket = naming.bucket(spec.MEDIA)
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
@@ -212,10 +221,12 @@ class JobRunner:
         except NotFound:
             pass
         ladder: LadderMode = "per-title"
+        episode_id = None
         try:
             metadata = self.store.head(upload.bucket, upload.key).get("Metadata", {})
             requested = metadata.get("ladder")
             ladder = requested if requested in LADDERS else "per-title"
+            episode_id = metadata.get("episode-id")
         except NotFound:
             pass  # the claim below will fail the job with source_missing
         prefix = spec.sidecar_prefix(upload.title_id, upload.upload_id)
@@ -227,6 +238,7 @@ class JobRunner:
             Job(
                 id=upload.upload_id,
                 title_id=upload.title_id,
+                episode_id=episode_id,
                 ladder=ladder,
                 source=SourceObject(
                     bucket=upload.bucket, key=upload.key, size=upload.size, etag=upload.etag
@@ -291,7 +303,22 @@ class JobRunner:
 
     def _fail(self, job: Job, reason: str, message: str) -> None:
         logger.warning("job failed", extra={"job_id": job.id, "reason": reason, "detail": message})
-        self.jobs.fail(job.id, JobError(reason=reason, message=message), owner=self.owner)
+        if self.jobs.fail(job.id, JobError(reason=reason, message=message), owner=self.owner):
+            self._release_title(job)
+
+    def _release_title(self, job: Job) -> None:
+        """A title that a failed upload left processing goes back to draft, unless another
+        upload of it is still under way: it is never stuck, and can be uploaded again."""
+        pending = [
+            other
+            for other in self.jobs.for_title(job.title_id)
+            if other.id != job.id and (other.state is JobState.QUEUED or other.state in ACTIVE)
+        ]
+        if not pending:
+            with contextlib.suppress(NotFound):
+                self.titles.advance(
+                    job.title_id, PROCESSING_ONLY, TitleState.DRAFT, f"transcoder:{job.id}"
+                )
 
     def _run_claimed(
         self, job: Job, workspace: Path, keepalive: Callable[[], None] | None
@@ -299,9 +326,13 @@ class JobRunner:
         for stale in self.settings.work_dir.glob(f"{job.id}-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a worker that died on this job
         try:
-            self.catalog.get_title(job.title_id)  # fail early, before any work
+            title = self.catalog.get(job.title_id)  # fail early, before any work
         except NotFound as exc:
             raise PermanentFailure(exc.message, reason="title_missing") from exc
+        if job.episode_id is not None and job.episode_id not in title.episodes:
+            raise PermanentFailure(
+                f"title {title.id} has no episode {job.episode_id}", reason="episode_missing"
+            )
         with Reporter(self, job, keepalive) as reporter:
             source = self._download(job, workspace)
             states = StateTracker(self, job)
@@ -382,7 +413,7 @@ class JobRunner:
 
     def _publish(self, job: Job, result: TranscodeResult) -> Outcome:
         prefix = spec.asset_prefix(job.title_id, job.id)
-        published = Published(
+        published = Asset(
             version=job.id,
             master_playlist=prefix + result.master_playlist,
             dash_manifest=prefix + result.dash_manifest,
@@ -395,18 +426,15 @@ class JobRunner:
             ],
             subtitle_languages=list(result.subtitle_languages),
             has_audio=result.has_audio,
+            published_at=now_iso(),
         )
         for _ in range(3):  # the title may be edited concurrently: re-read it and retry
-            title = self.catalog.get_title(job.title_id)
-            state = "ready" if title.get("state") in READY_FROM else str(title.get("state"))
+            title = self.catalog.get(job.title_id)
+            updated = with_asset(title, published, job.episode_id, actor=f"transcoder:{job.id}")
             items = [
                 self.jobs.publication(job.id, self.owner, published),
-                self.catalog.asset_publication(
-                    title,
-                    published.model_dump(),
-                    state,
-                    str(title.get("sort_date", title.get("created_at", ""))),
-                ),
+                self.catalog.replacement(updated, title.version),
+                self.catalog.audit_entry(updated, f"transcoder:{job.id}", "asset", ["asset"]),
             ]
             try:
                 self.jobs.transact(items, f"publishing job {job.id}")
@@ -416,6 +444,8 @@ class JobRunner:
                     return Outcome.DONE if current.terminal else Outcome.BUSY
                 continue
             logger.info("published", extra={"job_id": job.id, "title_id": job.title_id})
+            if updated.state is TitleState.PUBLISHED:  # viewers see the new version now
+                self.publisher.refresh([job.title_id])
             return Outcome.DONE
         raise Conflict(f"title {job.title_id} kept changing while job {job.id} published")
 

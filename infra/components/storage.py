@@ -12,7 +12,6 @@ from infra import policies
 from infra.components import tags
 
 TYPE = "flixstack:index:Storage"
-ABORT_MULTIPART_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -25,63 +24,54 @@ class StorageArgs:
     force_destroy: bool = False
 
 
+def _filter(rule: spec.LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleFilterArgs:
+    if rule.tag is None:
+        return aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=rule.prefix)
+    return aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+        and_=aws.s3.BucketLifecycleConfigurationRuleFilterAndArgs(
+            prefix=rule.prefix, tags={rule.tag[0]: rule.tag[1]}
+        )
+    )
+
+
 def lifecycle_rules(
     bucket: spec.BucketSpec, args: StorageArgs
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
-    """The lifecycle of one bucket: every bucket aborts stale multipart uploads and expires
-    old versions; media tiers itself; masters go cold; logs expire."""
-    everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
-    rules = [
+    """The bucket's lifecycle from the spec (``spec.lifecycle``), in provider terms."""
+    rules = spec.lifecycle(
+        bucket,
+        masters_glacier_days=args.ingest_glacier_days,
+        noncurrent_days=args.noncurrent_expiry_days,
+        log_days=args.log_retention_days,
+    )
+    return [
         aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="abort-incomplete-multipart",
+            id=rule.id,
             status="Enabled",
-            filter=everything,
+            filter=_filter(rule),
+            transitions=[
+                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=days, storage_class=kind)
+                for days, kind in rule.transitions
+            ]
+            or None,
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                days=rule.expiration_days
+            )
+            if rule.expiration_days
+            else None,
             abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                days_after_initiation=ABORT_MULTIPART_DAYS
-            ),
+                days_after_initiation=rule.abort_multipart_days
+            )
+            if rule.abort_multipart_days
+            else None,
             noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=args.noncurrent_expiry_days
-            ),
+                noncurrent_days=rule.noncurrent_expiration_days
+            )
+            if rule.noncurrent_expiration_days
+            else None,
         )
+        for rule in rules
     ]
-    if bucket is spec.MEDIA:
-        rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="media-intelligent-tiering",
-                status="Enabled",
-                filter=everything,
-                transitions=[
-                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                        days=0, storage_class="INTELLIGENT_TIERING"
-                    )
-                ],
-            )
-        )
-    elif bucket is spec.INGEST:
-        rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="masters-to-glacier-ir",
-                status="Enabled",
-                filter=everything,
-                transitions=[
-                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                        days=args.ingest_glacier_days, storage_class="GLACIER_IR"
-                    )
-                ],
-            )
-        )
-    elif bucket is spec.LOGS:
-        rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-logs",
-                status="Enabled",
-                filter=everything,
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    days=args.log_retention_days
-                ),
-            )
-        )
-    return rules
 
 
 class Storage(pulumi.ComponentResource):

@@ -213,6 +213,7 @@ class Transcoding(pulumi.ComponentResource):
             pulumi.Output.all(
                 ingest=args.bucket_arns[spec.INGEST.logical],
                 media=args.bucket_arns[spec.MEDIA.logical],
+                artifacts=args.bucket_arns[spec.ARTIFACTS.logical],
                 tables=[args.table_arns[t.logical] for t in (spec.JOBS, spec.CATALOG)],
                 queue=queue_arn,
                 dead_letter=dead_letter_arn,
@@ -221,6 +222,7 @@ class Transcoding(pulumi.ComponentResource):
                 lambda v: policies.transcoder_task_policy(
                     ingest_bucket_arn=v["ingest"],
                     media_bucket_arn=v["media"],
+                    artifacts_bucket_arn=v["artifacts"],
                     table_arns=v["tables"],
                     queue_arn=v["queue"],
                     dead_letter_arn=v["dead_letter"],

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import unicodedata
 from pathlib import Path
 
 import httpx
@@ -21,13 +22,31 @@ from tests.e2e.conftest import FLIXSTACK, Platform, listening, start_platform, w
 pytestmark = pytest.mark.e2e
 
 
-def up_command(api_port: int, emulator_port: int, tmp_path: Path) -> list[str]:
+def up_command(api_port: int, emulator_port: int, tmp_path: Path, seed: bool = False) -> list[str]:
+    """``flixstack up`` on these ports; without ``seed``, with an empty catalog (faster)."""
     return [
         FLIXSTACK, "up",
         "--port", str(api_port),
         "--emulator-port", str(emulator_port),
         "--state-dir", str(tmp_path / "state"),
+        *([] if seed else ["--seed-titles", "0"]),
     ]  # fmt: skip
+
+
+def play(url: str, min_frames: int) -> None:
+    """A player (ffmpeg) reads the manifest over HTTP and decodes the first video stream."""
+    played = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url,
+         "-map", "0:v:0", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )  # fmt: skip
+    assert played.returncode == 0, played.stderr[-2000:]
+    frames = [line for line in played.stderr.splitlines() if "frame=" in line]
+    assert frames, played.stderr[-2000:]
+    assert int(frames[-1].split("frame=")[1].split()[0]) >= min_frames
 
 
 def assert_all_present(health: dict[str, object], emulator_port: int) -> None:
@@ -111,7 +130,7 @@ def test_make_up_stops_everything_when_make_is_interrupted(
     tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
 ) -> None:
     api_port, emulator_port = ports
-    args = f"--port {api_port} --emulator-port {emulator_port} --state-dir {tmp_path / 'state'}"
+    args = " ".join(up_command(api_port, emulator_port, tmp_path)[2:])
     env = {"VENV": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")))}
     platform = start_platform(
         ["make", "--no-print-directory", "up", f"UP_ARGS={args}"],
@@ -178,29 +197,63 @@ def test_ingest_through_the_running_platform_and_play_both_manifests(
     assert result["error"] is None
     assert result["renditions"]
     assert all(r["height"] <= 240 for r in result["renditions"])
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     for manifest in (result["master_playlist_url"], result["dash_manifest_url"]):
         assert manifest.startswith(f"{platform.url}/media/")
-        played = subprocess.run(
-            [
-                ffmpeg,
-                "-hide_banner",
-                "-nostdin",
-                "-i",
-                manifest,
-                "-map",
-                "0:v:0",
-                "-f",
-                "null",
-                "-",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        assert played.returncode == 0, played.stderr[-2000:]
-        frames = [line for line in played.stderr.splitlines() if "frame=" in line]
-        assert frames, played.stderr[-2000:]
-        assert int(frames[-1].split("frame=")[1].split()[0]) >= 5 * 24  # 5 s of video
+        play(manifest, min_frames=5 * 24)  # 5 s of video
+    assert platform.stop(signal.SIGINT) == 0
+
+
+def test_up_seeds_a_catalog_viewers_browse_search_and_play(
+    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+) -> None:
+    api_port, emulator_port = ports
+    platform = start_platform(
+        up_command(api_port, emulator_port, tmp_path, seed=True), tmp_path, api_port, emulator_port
+    )
+    platform_factory.append(platform)
+    platform.wait_healthy()
+    assert "catalog seeded: 200 titles created" in platform.log.read_text()
+
+    def titles(country: str) -> list[dict[str, object]]:
+        headers = {"CloudFront-Viewer-Country": country}
+        found: list[dict[str, object]] = []
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = httpx.get(f"{platform.url}/titles", params=params, headers=headers).json()
+            found += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return found
+
+    us, jp = titles("US"), titles("JP")
+    assert 0 < len(us) < 200
+    assert {t["id"] for t in us} != {t["id"] for t in jp}  # licence windows differ by country
+    # search forgives accents and typos: an accented word of a French name, typed without
+    # its accents and with two neighbouring letters swapped
+    french, word = next(
+        (t, w)
+        for t in titles("FR")
+        if t["language"] == "fr"
+        for w in str(t["name"]).split()
+        if len(w) >= 6 and any(c in "éèêîô" for c in w)
+    )
+    folded = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    typo = folded[0] + folded[2] + folded[1] + folded[3:]
+    hits = httpx.get(
+        f"{platform.url}/search",
+        params={"q": typo, "limit": 100},
+        headers={"CloudFront-Viewer-Country": "FR", "Accept-Language": "fr"},
+    ).json()
+    assert french["id"] in [h["id"] for h in hits], (typo, french["name"])
+    # a seeded title plays through the local edge
+    detail = httpx.get(
+        f"{platform.url}/titles/{us[0]['id']}", headers={"CloudFront-Viewer-Country": "US"}
+    ).json()
+    assert detail["playable"] is True
+    poster = httpx.get(str(detail["poster_url"]))
+    assert (poster.status_code, poster.headers["content-type"]) == (200, "image/jpeg")
+    admin = httpx.get(f"{platform.url}/admin/titles/{us[0]['id']}").json()
+    asset = admin["asset"] or next(e["asset"] for e in admin["episodes"].values() if e["asset"])
+    play(f"{platform.url}/media/{asset['master_playlist']}", min_frames=24)
     assert platform.stop(signal.SIGINT) == 0

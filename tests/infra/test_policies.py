@@ -58,6 +58,7 @@ QUEUE = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"
 DLQ = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode-dlq"
 INGEST = "arn:aws:s3:::flixstack-dev-ingest-1"
 MEDIA = "arn:aws:s3:::flixstack-dev-media-1"
+ARTIFACTS = "arn:aws:s3:::flixstack-dev-artifacts-1"
 TASK_DEFINITION = "arn:aws:ecs:us-east-1:1:task-definition/flixstack-dev-transcoder:7"
 
 
@@ -90,6 +91,7 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
     document = policies.transcoder_task_policy(
         ingest_bucket_arn=INGEST,
         media_bucket_arn=MEDIA,
+        artifacts_bucket_arn=ARTIFACTS,
         table_arns=["arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs"],
         queue_arn=QUEUE,
         dead_letter_arn=DLQ,
@@ -98,6 +100,11 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
     statements = _sids(document)
     assert statements["ReadUploads"]["Resource"] == [f"{INGEST}/masters/*", f"{INGEST}/sidecars/*"]
     assert statements["WriteTitles"]["Resource"] == [f"{MEDIA}/titles/*"]
+    assert statements["CatalogSnapshots"]["Resource"] == [f"{ARTIFACTS}/catalog/*"]
+    assert statements["Tables"]["Resource"] == [
+        "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs",
+        "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs/index/*",
+    ]
     assert _passes_iam_rule(document)
 
 

@@ -119,6 +119,69 @@ def test_lifecycle_rules(graph: Graph) -> None:
     assert ingest["transitions"][0]["storageClass"] == "GLACIER_IR"  # type: ignore[index]
 
 
+def test_archived_titles_media_goes_to_glacier_ir_by_tag(graph: Graph) -> None:
+    archived = _lifecycle(graph, "media")["archived-titles-to-glacier-ir"]
+    key, value = spec.ARCHIVE_TAG
+    assert archived["filter"] == {"and": {"prefix": spec.MEDIA_TITLES_PREFIX, "tags": {key: value}}}
+    assert archived["transitions"] == [{"days": 1, "storageClass": "GLACIER_IR"}]
+
+
+def test_catalog_indexes_serve_the_admin_access_patterns(graph: Graph) -> None:
+    """Titles by lifecycle state and by genre, jobs by title: the queries the repositories
+    make, so nothing on a request path scans."""
+    tables = {t.props["name"].rsplit("-", 1)[1]: t for t in graph.of(rules.TABLE)}
+    wanted = {
+        "catalog": {spec.CATALOG_BY_STATE, spec.CATALOG_BY_GENRE},
+        "jobs": {spec.JOBS_BY_TITLE},
+    }
+    for logical, indexes in wanted.items():
+        declared = {i["name"]: i for i in tables[logical].props["globalSecondaryIndexes"]}
+        attributes = {a["name"]: a["type"] for a in tables[logical].props["attributes"]}
+        for index in indexes:
+            keys = {k["keyType"]: k["attributeName"] for k in declared[index.name]["keySchemas"]}
+            assert keys == {"HASH": index.partition.name, "RANGE": index.sort.name}
+            assert attributes[index.partition.name] == attributes[index.sort.name] == "S"
+            assert declared[index.name]["projectionType"] == "ALL"
+
+
+def test_catalog_snapshots_live_in_the_artifacts_bucket_where_readers_may_read(
+    graph: Graph,
+) -> None:
+    """The snapshot (titles + search index) is written under ``catalog/`` in the artifacts
+    bucket by the API (admin edits) and the transcoder (new media), and read by the API."""
+    artifacts = next(b for b in graph.of(rules.BUCKET) if "-artifacts" in b.props["bucket"])
+    arn = f"arn:aws:s3:::{artifacts.props['bucket']}"
+    versioning = [
+        v
+        for v in graph.of("aws:s3/bucketVersioning:BucketVersioning")
+        if v.props["bucket"] == artifacts.props["bucket"]
+    ]
+    assert versioning[0].props["versioningConfiguration"]["status"] == "Enabled"
+    api_policy = json.loads(graph.named("api-function-role-policy").props["policy"])
+    task_policy = json.loads(graph.named("transcoding-task-role-policy").props["policy"])
+    snapshot_key = f"{arn}/{spec.CATALOG_ARTIFACTS_PREFIX}v000000001-abcd1234/search.bin"
+    for policy in (api_policy, task_policy):
+        assert _allows(policy, "s3:GetObject", snapshot_key)
+        assert _allows(policy, "s3:PutObject", snapshot_key)
+    assert not _allows(task_policy, "s3:PutObject", f"{arn}/models/x")
+
+
+def _allows(policy: dict[str, list[dict[str, object]]], action: str, resource: str) -> bool:
+    def matches(pattern: str) -> bool:
+        return pattern == resource or (pattern.endswith("*") and resource.startswith(pattern[:-1]))
+
+    return any(
+        s["Effect"] == "Allow"
+        and action in _listed(s["Action"])
+        and any(matches(r) for r in _listed(s["Resource"]))
+        for s in policy["Statement"]
+    )
+
+
+def _listed(value: object) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+
+
 def test_glacier_days_come_from_stack_config() -> None:
     graph = run_stack("dev", {"flixstack:ingestGlacierDays": "45"})
     ingest = _lifecycle(graph, "ingest")["masters-to-glacier-ir"]

@@ -147,21 +147,27 @@ def test_task_role_reaches_only_its_prefixes_tables_queues_and_key(graph: Graph)
     }
     assert statements["WriteTitles"]["Resource"] == [f"{media}/{spec.MEDIA_TITLES_PREFIX}*"]
     assert "s3:DeleteObject" not in statements["WriteTitles"]["Action"]
+    tables = [_table_arn(naming, spec.JOBS), _table_arn(naming, spec.CATALOG)]
     assert set(statements["Tables"]["Resource"]) == {
-        _table_arn(naming, spec.JOBS),
-        _table_arn(naming, spec.CATALOG),
+        *tables,
+        *(f"{arn}/index/*" for arn in tables),
     }
     assert set(statements["Tables"]["Action"]) == {
         "dynamodb:ConditionCheckItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:Query",
         "dynamodb:UpdateItem",
     }
+    artifacts = f"arn:aws:s3:::{naming.bucket(spec.ARTIFACTS)}"
+    assert statements["CatalogSnapshots"]["Resource"] == [
+        f"{artifacts}/{spec.CATALOG_ARTIFACTS_PREFIX}*"
+    ]
     assert statements["Queue"]["Resource"] == [_queue_arn(naming, spec.TRANSCODE)]
     assert statements["DeadLetters"]["Resource"] == [_queue_arn(naming, spec.TRANSCODE_DLQ)]
     assert statements["MediaKey"]["Resource"][0].startswith("arn:aws:kms:")
     every_resource = [r for s in statements.values() for r in s["Resource"]]
-    assert not [r for r in every_resource if "viewers" in r or "artifacts" in r]
+    assert not [r for r in every_resource if "viewers" in r]
 
 
 def test_execution_role_pulls_only_the_worker_image(graph: Graph) -> None:

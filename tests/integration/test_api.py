@@ -4,59 +4,58 @@ from __future__ import annotations
 
 import importlib
 import json
-import threading
-import time
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.object_store import ObjectStore
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.catalog.models import Licence, LocalizedText, TitleDocument, TitleState
+from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.settings import Settings, get_settings
-from tests.conftest import EVENTS, free_port
+from tests.conftest import EVENTS
 
 pytestmark = pytest.mark.integration
 
 
 def seed_published(settings: Settings, clients: AwsClients, count: int) -> list[str]:
+    """``count`` published titles (licensed in the default territory), oldest first, plus a
+    draft; then the snapshot viewers read."""
     repository = DynamoCatalogRepository(settings.naming.table(spec.CATALOG), clients.dynamodb)
     ids = [f"title-{i:03d}" for i in range(count)]
-    for i, title_id in enumerate(ids):
-        repository.put_title(
-            title_id,
-            "published",
-            sort_key=f"2026-01-{i + 1:02d}",
-            attributes={
-                "name": f"Title {i}",
-                "kind": "movie",
-                "genres": ["drama"],
-                "release_year": 2000 + i,
-            },
-        )
-    repository.put_title("draft-1", "draft", sort_key="2026-02-01", attributes={"name": "Draft"})
-    return ids
-
-
-@pytest.fixture
-def served(bootstrapped: Settings) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(bootstrapped), host="127.0.0.1", port=port, log_level="warning")
+    licence = Licence(
+        territory=settings.default_territory,
+        start=datetime(2020, 1, 1, tzinfo=UTC),
+        end=datetime(2100, 1, 1, tzinfo=UTC),
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    for i, title_id in enumerate([*ids, "draft-1"]):
+        stamp = f"2026-01-{i + 1:02d}T00:00:00.000Z"
+        repository.create(
+            TitleDocument(
+                id=title_id,
+                state=TitleState.DRAFT if title_id == "draft-1" else TitleState.PUBLISHED,
+                localized={"en": LocalizedText(name=f"Title {i}")},
+                genres=["drama"],
+                release_year=2000 + i,
+                licences=[licence],
+                created_at=stamp,
+                created_by="test",
+                updated_at=stamp,
+                updated_by="test",
+                published_at=stamp,
+            )
+        )
+    snapshots = S3SnapshotStore(
+        repository, ObjectStore(clients.s3), settings.naming.bucket(spec.ARTIFACTS)
+    )
+    CatalogPublisher(repository, snapshots).rebuild()
+    return ids
 
 
 def test_health_over_http_names_the_endpoint_and_every_resource(

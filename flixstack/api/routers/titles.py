@@ -1,21 +1,80 @@
+"""What viewers browse: titles, title pages, rows and search, for their territory and
+language (CloudFront-Viewer-Country, Accept-Language)."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from flixstack.api.deps import CatalogDep
-from flixstack.catalog.models import TitlePage
+from flixstack.api.deps import CatalogViewDep, ViewerDep
+from flixstack.catalog.models import GENRES, CardPage, Row, TitleCard, TitleDetail, TitleKind
 from flixstack.catalog.service import MAX_PAGE
 
-router = APIRouter(prefix="/titles", tags=["titles"])
+router = APIRouter(tags=["titles"])
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Genre = Annotated[str | None, Query(description=f"One of: {', '.join(GENRES)}.")]
 
 
-@router.get("", response_model=TitlePage)
+@router.get("/titles", response_model=CardPage)
 def browse(
-    catalog: CatalogDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> TitlePage:
-    """Published titles, newest first, with cursor pagination."""
-    return catalog.browse(limit=limit, cursor=cursor)
+    catalog: CatalogViewDep,
+    viewer: ViewerDep,
+    genre: Genre = None,
+    kind: TitleKind | None = None,
+    limit: Limit = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> CardPage:
+    """Titles licensed in the viewer's territory now, newest first, cursor-paginated."""
+    return catalog.browse(
+        territory=viewer.territory,
+        accept_language=viewer.accept_language,
+        genre=genre,
+        kind=kind,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/titles/{title_id}", response_model=TitleDetail)
+def title(
+    title_id: Annotated[str, Path(max_length=64)], catalog: CatalogViewDep, viewer: ViewerDep
+) -> TitleDetail:
+    """A title page (a series with its seasons and episodes); 404 where it is not licensed."""
+    return catalog.detail(
+        title_id, territory=viewer.territory, accept_language=viewer.accept_language
+    )
+
+
+@router.get("/rows/new", response_model=Row)
+def new_releases(catalog: CatalogViewDep, viewer: ViewerDep, limit: Limit = 20) -> Row:
+    return catalog.new_row(
+        territory=viewer.territory, accept_language=viewer.accept_language, limit=limit
+    )
+
+
+@router.get("/rows/genre/{genre}", response_model=Row)
+def genre_row(
+    genre: Annotated[str, Path(max_length=32)],
+    catalog: CatalogViewDep,
+    viewer: ViewerDep,
+    limit: Limit = 20,
+) -> Row:
+    return catalog.genre_row(
+        genre, territory=viewer.territory, accept_language=viewer.accept_language, limit=limit
+    )
+
+
+@router.get("/search", response_model=list[TitleCard])
+def search(
+    catalog: CatalogViewDep,
+    viewer: ViewerDep,
+    q: Annotated[
+        str, Query(min_length=1, max_length=100, description="As you type; typos forgiven.")
+    ],
+    limit: Limit = 20,
+) -> list[TitleCard]:
+    """Titles (in every language), cast and genres: exact, then prefix, then fuzzy matches."""
+    return catalog.search(
+        q, territory=viewer.territory, accept_language=viewer.accept_language, limit=limit
+    )

@@ -10,8 +10,10 @@ from flixstack import spec
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
+from flixstack.catalog.models import Asset, LocalizedText, TitleDocument, TitleState
+from flixstack.catalog.service import with_asset
 from flixstack.errors import Conflict, NotFound
-from flixstack.media.jobs import Job, JobError, JobState, Published, SourceObject
+from flixstack.media.jobs import Job, JobError, JobState, SourceObject
 from flixstack.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -97,76 +99,98 @@ def test_failed_is_terminal(jobs: DynamoJobRepository) -> None:
     assert jobs.fail("job1", JobError(reason="x", message="y")) is False
 
 
-def test_publishing_flips_the_title_and_the_job_together_exactly_once(
-    jobs: DynamoJobRepository, catalog: DynamoCatalogRepository
-) -> None:
-    catalog.put_title(
-        "t1", "draft", sort_key="2026-11-25", attributes={"name": "T", "sort_date": "2026-11-25"}
+def draft(title_id: str) -> TitleDocument:
+    stamp = "2026-11-25T00:00:00.000Z"
+    return TitleDocument(
+        id=title_id,
+        localized={"en": LocalizedText(name="T")},
+        created_at=stamp,
+        created_by="test",
+        updated_at=stamp,
+        updated_by="test",
     )
-    jobs.create(new_job())
-    now = time.time()
-    jobs.claim("job1", "A", now + 60, now)
-    jobs.advance("job1", "A", JobState.ENCODING)
-    jobs.advance("job1", "A", JobState.PACKAGING)
-    published = Published(
-        version="job1",
-        master_playlist="titles/t1/job1/hls/master.m3u8",
-        dash_manifest="titles/t1/job1/dash/manifest.mpd",
-        poster="titles/t1/job1/thumbs/poster.jpg",
-        thumbnails_vtt="titles/t1/job1/thumbs/thumbnails.vtt",
+
+
+def asset(version: str, title_id: str) -> Asset:
+    return Asset(
+        version=version,
+        master_playlist=f"titles/{title_id}/{version}/hls/master.m3u8",
+        dash_manifest=f"titles/{title_id}/{version}/dash/manifest.mpd",
+        poster=f"titles/{title_id}/{version}/thumbs/poster.jpg",
+        thumbnails_vtt=f"titles/{title_id}/{version}/thumbs/thumbnails.vtt",
         duration_s=3.0,
         renditions=[],
         subtitle_languages=[],
         has_audio=True,
+        published_at="2026-11-25T00:00:00.000Z",
     )
 
+
+def packaging(jobs: DynamoJobRepository, job: Job) -> None:
+    jobs.create(job)
+    now = time.time()
+    jobs.claim(job.id, "A", now + 60, now)
+    jobs.advance(job.id, "A", JobState.ENCODING)
+    jobs.advance(job.id, "A", JobState.PACKAGING)
+
+
+def test_publishing_flips_the_title_and_the_job_together_exactly_once(
+    jobs: DynamoJobRepository, catalog: DynamoCatalogRepository
+) -> None:
+    catalog.create(draft("t1"))
+    packaging(jobs, new_job())
+    published = asset("job1", "t1")
+
     def transaction() -> None:
-        title = catalog.get_title("t1")
+        title = catalog.get("t1")
+        updated = with_asset(title, published, None, actor="transcoder:job1")
         jobs.transact(
             [
                 jobs.publication("job1", "A", published),
-                catalog.asset_publication(title, published.model_dump(), "ready", "2026-11-25"),
+                catalog.replacement(updated, title.version),
+                catalog.audit_entry(updated, "transcoder:job1", "asset", ["asset"]),
             ],
             "publish",
         )
 
     transaction()
-    title = catalog.get_title("t1")
-    assert title["state"] == "ready"
-    assert title["asset"]["version"] == "job1"
-    assert title[spec.VERSION_ATTR] == 2
+    title = catalog.get("t1")
+    assert title.state is TitleState.READY
+    assert title.asset is not None
+    assert title.asset.version == "job1"
+    assert title.version == 2
+    assert [entry["actor"] for entry in catalog.audit("t1")] == ["transcoder:job1"]
     job = jobs.get("job1")
     assert (job.state, job.publish_count, job.asset_version) == (JobState.PUBLISHED, 1, "job1")
     # a second publication of the same job is refused as a whole: the title is untouched
     with pytest.raises(Conflict):
         transaction()
-    assert catalog.get_title("t1")[spec.VERSION_ATTR] == 2
+    assert catalog.get("t1").version == 2
     assert jobs.get("job1").publish_count == 1
 
 
 def test_a_stale_title_version_aborts_the_whole_publication(
     jobs: DynamoJobRepository, catalog: DynamoCatalogRepository
 ) -> None:
-    catalog.put_title("t2", "draft", sort_key="2026-11-25", attributes={"name": "T"})
-    jobs.create(
-        Job(id="job2", title_id="t2", source=SourceObject(bucket="b", key="masters/t2/job2/a.mp4"))
+    catalog.create(draft("t2"))
+    packaging(
+        jobs,
+        Job(id="job2", title_id="t2", source=SourceObject(bucket="b", key="masters/t2/job2/a.mp4")),
     )
-    now = time.time()
-    jobs.claim("job2", "A", now + 60, now)
-    jobs.advance("job2", "A", JobState.ENCODING)
-    jobs.advance("job2", "A", JobState.PACKAGING)
-    stale = {**catalog.get_title("t2"), spec.VERSION_ATTR: 0}
-    published = Published(
-        version="job2", master_playlist="m", dash_manifest="d", poster="p", thumbnails_vtt="v",
-        duration_s=1, renditions=[], subtitle_languages=[], has_audio=False,
-    )  # fmt: skip
+    read = catalog.get("t2")
+    updated = with_asset(read, asset("job2", "t2"), None, actor="transcoder:job2")
+    catalog.save(
+        draft("t2").model_copy(update={"version": 2}), 1, "admin", "metadata", ["genres"]
+    )  # an admin edit lands between the read and the publication
     with pytest.raises(Conflict):
         jobs.transact(
             [
-                jobs.publication("job2", "A", published),
-                catalog.asset_publication(stale, {"version": "job2"}, "ready", "x"),
+                jobs.publication("job2", "A", asset("job2", "t2")),
+                catalog.replacement(updated, read.version),
+                catalog.audit_entry(updated, "transcoder:job2", "asset", ["asset"]),
             ],
             "publish",
         )
     assert jobs.get("job2").state is JobState.PACKAGING
-    assert "asset" not in catalog.get_title("t2")
+    assert catalog.get("t2").asset is None
+    assert [entry["actor"] for entry in catalog.audit("t2")] == ["admin"]

@@ -13,6 +13,7 @@ import pytest
 
 from flixstack import spec
 from flixstack.aws.catalog_store import DynamoCatalogRepository
+from flixstack.catalog.models import TitleDocument, TitleState
 from flixstack.media.jobs import ACTIVE, Job, JobState
 from flixstack.media.worker import JobRunner, QueueWorker
 from tests.integration.media.conftest import (
@@ -27,10 +28,10 @@ from tests.integration.media.conftest import (
 pytestmark = pytest.mark.integration
 
 
-def title_of(media: MediaPlatform, title_id: str) -> dict[str, object]:
+def title_of(media: MediaPlatform, title_id: str) -> TitleDocument:
     return DynamoCatalogRepository(
         media.settings.naming.table(spec.CATALOG), media.clients.dynamodb
-    ).get_title(title_id)
+    ).get(title_id)
 
 
 def s3_event(job: Job) -> dict[str, object]:
@@ -51,7 +52,8 @@ def assert_published_once(media: MediaPlatform, job_id: str) -> None:
     assert job.state is JobState.PUBLISHED, job
     assert job.publish_count == 1
     title = title_of(media, job.title_id)
-    assert title["asset"]["version"] == job.id  # type: ignore[index]
+    assert title.asset is not None
+    assert title.asset.version == job.id
     versions = {
         key.split("/")[2] for key in media.keys(f"{spec.MEDIA_TITLES_PREFIX}{job.title_id}/")
     }
@@ -76,8 +78,9 @@ def test_an_upload_is_published_as_playable_hls_and_dash(
     frames = decode_all_renditions(media, done)
     assert all(count > 0 for count in frames.values()), frames
     title = title_of(media, job.title_id)
-    assert title["state"] == "ready"
-    assert title["asset"]["subtitle_languages"] == ["en"]  # type: ignore[index]
+    assert title.state is TitleState.READY
+    assert title.asset is not None
+    assert title.asset.subtitle_languages == ["en"]
     # the job's public URLs are served by the local edge
     view = media.api.get(f"/admin/jobs/{job.id}").json()
     assert view["master_playlist_url"].startswith("http://testserver/media/titles/")
@@ -125,7 +128,7 @@ def test_a_corrupt_upload_fails_with_a_reason_and_is_not_retried(
     assert failed.error.message
     assert failed.attempts == 1
     assert not media.keys(f"{spec.MEDIA_TITLES_PREFIX}{job.title_id}/")
-    assert title_of(media, job.title_id)["state"] == "draft"
+    assert title_of(media, job.title_id).state is TitleState.DRAFT
 
 
 def test_a_job_whose_workers_all_died_fails_instead_of_looping(

@@ -1,0 +1,179 @@
+"""Catalog snapshots: the published catalog, precomputed for the read paths, versioned.
+
+DynamoDB holds each title; a *snapshot* holds every published title plus what browse,
+rows and search need (orderings, per-territory candidate lists, the search index). When a
+change reaches viewers (a publish, an edit of a published title, a new asset), the
+publisher writes a new snapshot to S3 under its own prefix and then moves the pointer in
+DynamoDB with a conditional write, so concurrent publishers never overwrite each other.
+API processes hold the current snapshot in memory (the near-cache) and check the pointer
+every few seconds, loading a new snapshot in the background: the request path never waits
+on DynamoDB or S3 once the first snapshot is loaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from flixstack import spec
+from flixstack.catalog.models import TitleDocument, TitleState
+from flixstack.catalog.search import SearchIndex, documents
+
+logger = Logger(service="catalog", child=True)
+TITLES_FILE = "titles.json.gz"
+SEARCH_FILE = "search.bin"
+
+
+def _recency(doc: TitleDocument) -> tuple[str, int, str]:
+    return (doc.published_at or doc.created_at, doc.release_year or 0, doc.id)
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    version: int
+    titles: dict[str, TitleDocument]
+    """Published titles by id."""
+    search: SearchIndex
+    newest: tuple[str, ...]
+    """Every title id, newest first."""
+    by_territory: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per territory, newest first, the titles with any licence window there."""
+
+    @classmethod
+    def build(
+        cls, titles: Iterable[TitleDocument], version: int, search: SearchIndex | None = None
+    ) -> CatalogSnapshot:
+        """The snapshot of the published ones among ``titles`` (with their search index,
+        built here unless a loaded one is given)."""
+        published = {t.id: t for t in titles if t.state is TitleState.PUBLISHED}
+        newest = tuple(t.id for t in sorted(published.values(), key=_recency, reverse=True))
+        territories: dict[str, list[str]] = {}
+        for title_id in newest:
+            for territory in sorted(
+                {licence.territory for licence in published[title_id].licences}
+            ):
+                territories.setdefault(territory, []).append(title_id)
+        return cls(
+            version=version,
+            titles=published,
+            search=search or SearchIndex.build(documents(published.values())),
+            newest=newest,
+            by_territory={k: tuple(v) for k, v in territories.items()},
+        )
+
+    def replacing(self, changes: dict[str, TitleDocument | None], version: int) -> CatalogSnapshot:
+        """A new snapshot with some titles replaced (or removed, for None)."""
+        titles = dict(self.titles)
+        for title_id, doc in changes.items():
+            titles.pop(title_id, None)
+            if doc is not None:
+                titles[title_id] = doc
+        return CatalogSnapshot.build(titles.values(), version)
+
+    def to_artifacts(self) -> dict[str, bytes]:
+        body = json.dumps(
+            [t.model_dump(mode="json") for t in self.titles.values()], separators=(",", ":")
+        )
+        return {
+            TITLES_FILE: gzip.compress(body.encode(), compresslevel=6),
+            SEARCH_FILE: self.search.to_bytes(),
+        }
+
+    @classmethod
+    def from_artifacts(cls, version: int, artifacts: dict[str, bytes]) -> CatalogSnapshot:
+        titles = [
+            TitleDocument.model_validate(t)
+            for t in json.loads(gzip.decompress(artifacts[TITLES_FILE]))
+        ]
+        return cls.build(titles, version, SearchIndex.from_bytes(artifacts[SEARCH_FILE]))
+
+
+@dataclass(frozen=True)
+class Pointer:
+    version: int
+    prefix: str
+
+
+class SnapshotStore(Protocol):
+    """Where snapshots live: artifacts in S3, the pointer in DynamoDB."""
+
+    def pointer(self) -> Pointer | None: ...
+    def load(self, pointer: Pointer) -> CatalogSnapshot: ...
+    def write(self, snapshot: CatalogSnapshot) -> Pointer:
+        """Writes the artifacts under a fresh prefix (not yet current)."""
+        ...
+
+    def advance(self, expected: Pointer | None, new: Pointer) -> None:
+        """Makes ``new`` current if ``expected`` still is; Conflict otherwise."""
+        ...
+
+
+def fresh_prefix(version: int) -> str:
+    return f"{spec.CATALOG_ARTIFACTS_PREFIX}v{version:09d}-{uuid.uuid4().hex[:8]}/"
+
+
+class CatalogCache:
+    """The API's near-cache of the current snapshot.
+
+    ``snapshot()`` never blocks once a snapshot is loaded: at most every ``refresh_s`` it
+    starts a background check of the pointer, and a newer snapshot replaces the old one
+    when it has loaded.
+    """
+
+    def __init__(
+        self, store: SnapshotStore, refresh_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._store = store
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: CatalogSnapshot | None = None
+        self._checked = float("-inf")
+        self._refreshing = False
+
+    def install(self, snapshot: CatalogSnapshot) -> None:
+        """Uses this snapshot (if it is newer than the one held)."""
+        with self._lock:
+            if self._current is None or snapshot.version > self._current.version:
+                self._current = snapshot
+
+    def snapshot(self) -> CatalogSnapshot:
+        current = self._current
+        if current is None:
+            self.refresh()
+            return self._current or CatalogSnapshot.build((), 0)
+        if self._clock() - self._checked >= self._refresh_s and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._refresh_in_background, daemon=True).start()
+        return current
+
+    def refresh(self) -> CatalogSnapshot | None:
+        """Checks the pointer now and loads the snapshot it names if it is newer."""
+        self._checked = self._clock()
+        pointer = self._store.pointer()
+        if pointer is None:
+            self.install(CatalogSnapshot.build((), 0))
+        elif self._current is None or pointer.version > self._current.version:
+            started = time.monotonic()
+            self.install(self._store.load(pointer))
+            logger.info(
+                "catalog snapshot loaded",
+                extra={"version": pointer.version, "seconds": round(time.monotonic() - started, 3)},
+            )
+        return self._current
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the old snapshot keeps serving; the next check retries
+            logger.exception("catalog snapshot refresh failed")
+        finally:
+            self._refreshing = False
