@@ -54,9 +54,7 @@ class CatalogPublisher:
         for _ in range(ATTEMPTS):
             base, pointer = self._base()
             changes = {title_id: self._viewable(title_id) for title_id in ids}
-            if all(
-                doc is None and title_id not in base.titles for title_id, doc in changes.items()
-            ):
+            if all(_unchanged(base, title_id, doc) for title_id, doc in changes.items()):
                 return base.version  # nothing viewers see has changed
             if self._commit(base.replacing(changes, base.version + 1), pointer):
                 return base.version + 1
@@ -87,3 +85,8 @@ class CatalogPublisher:
             extra={"version": snapshot.version, "titles": len(snapshot.titles)},
         )
         return True
+
+
+def _unchanged(base: CatalogSnapshot, title_id: str, doc: TitleDocument | None) -> bool:
+    held = base.titles.get(title_id)
+    return held is None if doc is None else held is not None and held.version == doc.version

@@ -393,6 +393,10 @@ class CatalogView:
         limit: int,
         cursor: str | None,
     ) -> CardPage:
+        if genre is not None and genre not in GENRES:
+            raise InvalidInput(
+                f"no genre {genre}; genres are {', '.join(GENRES)}", reason="unknown_genre"
+            )
         snapshot = self._cache.snapshot()
         start = _resume(cursor, snapshot.by_territory.get(territory, ()))
         items: list[TitleCard] = []
@@ -513,5 +517,5 @@ def _resume(cursor: str | None, ordered: tuple[str, ...]) -> int:
         return position + 1
     try:
         return ordered.index(title_id) + 1
-    except ValueError:
-        return position + 1
+    except ValueError:  # it left: the titles after it moved up one place
+        return position

@@ -64,7 +64,7 @@ class CatalogSnapshot:
         return cls(
             version=version,
             titles=published,
-            search=search or SearchIndex.build(documents(published.values())),
+            search=SearchIndex.build(documents(published.values())) if search is None else search,
             newest=newest,
             by_territory={k: tuple(v) for k, v in territories.items()},
         )
@@ -151,7 +151,10 @@ class CatalogCache:
             self.refresh()
             return self._current or CatalogSnapshot.build((), 0)
         if self._clock() - self._checked >= self._refresh_s and not self._refreshing:
-            self._refreshing = True
+            with self._lock:  # one background check at a time
+                if self._refreshing:
+                    return current
+                self._refreshing = True
             threading.Thread(target=self._refresh_in_background, daemon=True).start()
         return current
 

@@ -20,13 +20,12 @@ from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
-from flixstack.catalog.models import Artwork, Asset, RenditionSummary, TitleDocument
+from flixstack.catalog.models import Artwork, Asset, TitleDocument
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.seed import generate_titles
-from flixstack.clock import now_iso
 from flixstack.errors import Conflict
 from flixstack.media import samples
-from flixstack.media.pipeline import TranscodeResult, transcode
+from flixstack.media.pipeline import transcode
 from flixstack.settings import Settings
 
 DEMO_KINDS: tuple[samples.SampleKind, ...] = ("animation", "talking", "sports")
@@ -82,27 +81,8 @@ def _package(store: ObjectStore, bucket: str, prefix: str, kind: samples.SampleK
                 store.upload(path, bucket, prefix + relative)
         for relative in manifests:  # last: a reader never sees a manifest before its segments
             store.upload(out / relative, bucket, prefix + relative)
-        store.write(
-            bucket, prefix + "asset.json", _asset(prefix, result).model_dump_json().encode()
-        )
-
-
-def _asset(prefix: str, result: TranscodeResult) -> Asset:
-    return Asset(
-        version=prefix.rstrip("/").rsplit("/", 1)[-1],
-        master_playlist=prefix + result.master_playlist,
-        dash_manifest=prefix + result.dash_manifest,
-        poster=prefix + result.poster,
-        thumbnails_vtt=prefix + result.thumbnails_vtt,
-        duration_s=result.source.duration_s,
-        renditions=[
-            RenditionSummary(width=r.width, height=r.height, bandwidth=r.bandwidth)
-            for r in result.renditions
-        ],
-        subtitle_languages=list(result.subtitle_languages),
-        has_audio=result.has_audio,
-        published_at=now_iso(),
-    )
+        asset = result.asset(prefix, _demo_version(kind))
+        store.write(bucket, prefix + "asset.json", asset.model_dump_json().encode())
 
 
 def with_demo_media(doc: TitleDocument, assets: list[Asset], index: int) -> TitleDocument:

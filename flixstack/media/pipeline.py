@@ -27,6 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from flixstack.catalog.models import Asset, RenditionSummary
+from flixstack.clock import now_iso
 from flixstack.media import encode as encoding
 from flixstack.media import package as packaging
 from flixstack.media import subtitles as subs
@@ -107,6 +109,24 @@ class TranscodeResult:
         data = asdict(self)
         data["source"] = self.source.to_dict()
         return data
+
+    def asset(self, prefix: str, version: str) -> Asset:
+        """The catalog's pointer to this output, uploaded under ``prefix``."""
+        return Asset(
+            version=version,
+            master_playlist=prefix + self.master_playlist,
+            dash_manifest=prefix + self.dash_manifest,
+            poster=prefix + self.poster,
+            thumbnails_vtt=prefix + self.thumbnails_vtt,
+            duration_s=self.source.duration_s,
+            renditions=[
+                RenditionSummary(width=r.width, height=r.height, bandwidth=r.bandwidth)
+                for r in self.renditions
+            ],
+            subtitle_languages=list(self.subtitle_languages),
+            has_audio=self.has_audio,
+            published_at=now_iso(),
+        )
 
 
 def transcode(

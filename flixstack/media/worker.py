@@ -34,10 +34,9 @@ from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
 from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
-from flixstack.catalog.models import Asset, RenditionSummary, TitleState
+from flixstack.catalog.models import TitleState
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import PROCESSING_ONLY, CatalogAdmin, with_asset
-from flixstack.clock import now_iso
 from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound
 from flixstack.media.errors import InvalidMedia
 from flixstack.media.jobs import (
@@ -413,21 +412,7 @@ class JobRunner:
 
     def _publish(self, job: Job, result: TranscodeResult) -> Outcome:
         prefix = spec.asset_prefix(job.title_id, job.id)
-        published = Asset(
-            version=job.id,
-            master_playlist=prefix + result.master_playlist,
-            dash_manifest=prefix + result.dash_manifest,
-            poster=prefix + result.poster,
-            thumbnails_vtt=prefix + result.thumbnails_vtt,
-            duration_s=result.source.duration_s,
-            renditions=[
-                RenditionSummary(width=r.width, height=r.height, bandwidth=r.bandwidth)
-                for r in result.renditions
-            ],
-            subtitle_languages=list(result.subtitle_languages),
-            has_audio=result.has_audio,
-            published_at=now_iso(),
-        )
+        published = result.asset(prefix, version=job.id)
         for _ in range(3):  # the title may be edited concurrently: re-read it and retry
             title = self.catalog.get(job.title_id)
             updated = with_asset(title, published, job.episode_id, actor=f"transcoder:{job.id}")

@@ -95,6 +95,27 @@ def act(api: TestClient, title_id: str, action: str, version: int) -> httpx.Resp
     return api.post(f"/admin/titles/{title_id}/{action}", headers={"If-Match": f'"{version}"'})
 
 
+def licence_now(api: TestClient, title_id: str, version: int, territory: str) -> None:
+    """One window in ``territory`` open from yesterday to next week."""
+    now = datetime.now(UTC)
+    opened = window(territory, now - timedelta(days=1), now + timedelta(days=7))
+    response = api.put(
+        f"/admin/titles/{title_id}/licences", json={"version": version, "licences": [opened]}
+    )
+    assert response.status_code == 200, response.text
+
+
+def published_movie(
+    api: TestClient, settings: Settings, clients: AwsClients, territory: str
+) -> str:
+    """A new movie with media, licensed in ``territory`` now, published (at version 4)."""
+    title_id = str(new_title(api)["id"])
+    give_asset(settings, clients, title_id)
+    licence_now(api, title_id, 2, territory)
+    assert act(api, title_id, "publish", 3).status_code == 200
+    return title_id
+
+
 def viewer(country: str, language: str = "en") -> dict[str, str]:
     return {"CloudFront-Viewer-Country": country, "Accept-Language": language}
 
@@ -162,17 +183,7 @@ def test_an_admin_flow_makes_a_title_visible_by_territory_and_time(
 def test_unpublishing_hides_a_title_everywhere(
     api: TestClient, bootstrapped: Settings, clients: AwsClients
 ) -> None:
-    now = datetime.now(UTC)
-    title_id = new_title(api)["id"]
-    give_asset(bootstrapped, clients, title_id)
-    api.put(
-        f"/admin/titles/{title_id}/licences",
-        json={
-            "version": 2,
-            "licences": [window("GB", now - timedelta(days=1), now + timedelta(days=9))],
-        },
-    )
-    assert act(api, title_id, "publish", 3).status_code == 200
+    title_id = published_movie(api, bootstrapped, clients, "GB")
     assert api.get(f"/titles/{title_id}", headers=viewer("GB")).status_code == 200
     assert act(api, title_id, "unpublish", 4).json()["state"] == "ready"
     assert api.get(f"/titles/{title_id}", headers=viewer("GB")).status_code == 404
@@ -272,14 +283,7 @@ def test_a_series_has_seasons_and_episodes(
         "asset",
         ["asset"],
     )
-    now = datetime.now(UTC)
-    api.put(
-        f"/admin/titles/{title_id}/licences",
-        json={
-            "version": 5,
-            "licences": [window("CA", now - timedelta(days=1), now + timedelta(days=1))],
-        },
-    )
+    licence_now(api, title_id, 5, "CA")
     assert act(api, title_id, "publish", 6).status_code == 200
     detail = api.get(f"/titles/{title_id}", headers=viewer("CA", "fr")).json()
     assert detail["kind"] == "series"
@@ -300,17 +304,7 @@ def test_another_api_process_sees_a_publish_after_its_near_cache_reloads(
 ) -> None:
     other = TestClient(create_app(bootstrapped.model_copy(update={"catalog_refresh_s": 0.2})))
     assert other.get("/titles", headers=viewer("SE")).json()["items"] == []
-    now = datetime.now(UTC)
-    title_id = new_title(api)["id"]
-    give_asset(bootstrapped, clients, title_id)
-    api.put(
-        f"/admin/titles/{title_id}/licences",
-        json={
-            "version": 2,
-            "licences": [window("SE", now - timedelta(days=1), now + timedelta(days=1))],
-        },
-    )
-    act(api, title_id, "publish", 3)
+    title_id = published_movie(api, bootstrapped, clients, "SE")
     deadline = time.monotonic() + 10
     while not other.get("/titles", headers=viewer("SE")).json()["items"]:
         assert time.monotonic() < deadline, "the other process never loaded the new snapshot"
@@ -336,17 +330,7 @@ def test_archive_tags_the_media_cold_and_restore_brings_it_back(
     api: TestClient, bootstrapped: Settings, clients: AwsClients
 ) -> None:
     bucket = bootstrapped.naming.bucket(spec.MEDIA)
-    now = datetime.now(UTC)
-    title_id = new_title(api)["id"]
-    give_asset(bootstrapped, clients, title_id)
-    api.put(
-        f"/admin/titles/{title_id}/licences",
-        json={
-            "version": 2,
-            "licences": [window("NL", now - timedelta(days=1), now + timedelta(days=9))],
-        },
-    )
-    act(api, title_id, "publish", 3)
+    title_id = published_movie(api, bootstrapped, clients, "NL")
     keys = [
         o["Key"]
         for o in clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"titles/{title_id}/")["Contents"]

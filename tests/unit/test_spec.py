@@ -27,7 +27,7 @@ def test_bucket_names_longer_than_s3_allows_are_refused() -> None:
 
 def test_key_attributes_are_declared_once_each() -> None:
     names = [a.name for a in spec.CATALOG.key_attributes()]
-    assert names == ["pk", "sk", "gsi1pk", "gsi1sk"]
+    assert names == ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
     assert [a.name for a in spec.VIEWERS.key_attributes()] == ["pk", "sk"]
 
 
