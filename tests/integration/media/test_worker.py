@@ -128,7 +128,11 @@ def test_a_corrupt_upload_fails_with_a_reason_and_is_not_retried(
     assert failed.error.message
     assert failed.attempts == 1
     assert not media.keys(f"{spec.MEDIA_TITLES_PREFIX}{job.title_id}/")
-    assert title_of(media, job.title_id).state is TitleState.DRAFT
+    # the worker then hands the title back to draft, so it can be uploaded again
+    deadline = time.monotonic() + 10
+    while title_of(media, job.title_id).state is not TitleState.DRAFT:
+        assert time.monotonic() < deadline, title_of(media, job.title_id)
+        time.sleep(0.05)
 
 
 def test_a_job_whose_workers_all_died_fails_instead_of_looping(
