@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     user_pool_id: str | None = None
     """The Cognito user pool id; on AWS infra sets it, locally the pool is found by name."""
 
+    user_pool_client_ids: list[str] | None = None
+    """App clients whose access tokens the API accepts, as a JSON list in the spec's order
+    (web, cli); infra sets them on AWS, locally the pool's clients are found by name."""
+
+    jwks_refresh_min_s: Annotated[float, Field(ge=0)] = 30.0
+    """Least time between two JWKS downloads caused by unknown key ids."""
+
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     """Total attempts (first try included) in botocore's standard retry mode, for every client."""
 
@@ -52,10 +59,10 @@ class Settings(BaseSettings):
     """ISO-3166 alpha-2 territory used when CloudFront-Viewer-Country is absent."""
 
     health_cache_seconds: Annotated[float, Field(ge=0)] = 10.0
+    """How long /health reuses its resource inventory before asking AWS again."""
 
     catalog_refresh_s: Annotated[float, Field(ge=0)] = 2.0
     """How often the near-cache checks for a newer catalog snapshot (in the background)."""
-    """How long /health reuses its resource inventory before asking AWS again."""
 
     # --- media pipeline -------------------------------------------------------------------
     media_base_url: str = ""

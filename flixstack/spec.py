@@ -98,7 +98,14 @@ class UserPoolSpec:
     logical: str
     purpose: str
     web_client: str
+    """The browser app's client: authorization code + PKCE through the hosted UI."""
+    cli_client: str
+    """The command line's client (``flixstack login``): username and password."""
     groups: tuple[str, ...] = field(default=())
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        return (self.web_client, self.cli_client)
 
 
 # --- keys shared by every single-table item -------------------------------------------------
@@ -248,7 +255,11 @@ STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
 # --- identity --------------------------------------------------------------------------------
 ADMIN_GROUP = "admin"
 USER_POOL = UserPoolSpec(
-    "viewers", "viewer and admin sign-in", web_client="web", groups=(ADMIN_GROUP,)
+    "viewers",
+    "viewer and admin sign-in",
+    web_client="web",
+    cli_client="cli",
+    groups=(ADMIN_GROUP,),
 )
 USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
 

@@ -64,22 +64,31 @@ identity = Identity(
     "identity",
     IdentityArgs(
         naming=naming,
+        region=config.region,
         callback_urls=config.callback_urls,
         deletion_protection=config.deletion_protection,
     ),
 )
+# Which pool and clients' tokens the API accepts (it verifies them itself too, behind the
+# HTTP API's JWT authorizer).
+identity_environment = {
+    "FLIXSTACK_USER_POOL_ID": identity.user_pool_id,
+    "FLIXSTACK_USER_POOL_CLIENT_IDS": pulumi.Output.json_dumps(identity.client_ids),
+}
 api = Api(
     "api",
     ApiArgs(
         naming=naming,
         code=code,
         layer_arn=python.layer_arn,
-        environment={**runtime_environment, "FLIXSTACK_USER_POOL_ID": identity.user_pool_id},
+        environment={**runtime_environment, **identity_environment},
         table_arns=data.table_arns,
         bucket_arns=storage.bucket_arns,
         queue_arns=messaging.queue_arns,
         stream_arns=messaging.stream_arns,
         user_pool_arn=identity.user_pool_arn,
+        issuer=identity.issuer,
+        client_ids=identity.client_ids,
         kms_key_arns={"media": storage.media_key_arn},
         log_retention_days=config.log_retention_days,
         throttle_rate=config.api_throttle_rate,
@@ -125,6 +134,8 @@ pulumi.export(outputs.QUEUES, messaging.queue_urls)
 pulumi.export(outputs.STREAMS, messaging.stream_names)
 pulumi.export(outputs.USER_POOL_ID, identity.user_pool_id)
 pulumi.export(outputs.WEB_CLIENT_ID, identity.web_client_id)
+pulumi.export(outputs.CLI_CLIENT_ID, identity.cli_client_id)
+pulumi.export(outputs.HOSTED_UI_URL, identity.hosted_ui_url)
 pulumi.export(outputs.MEDIA_KEY_ARN, storage.media_key_arn)
 pulumi.export(outputs.TRANSCODER_REPOSITORY, transcoding.repository_url)
 pulumi.export(outputs.TRANSCODER_IMAGE, transcoding.image)

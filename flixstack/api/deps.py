@@ -10,6 +10,8 @@ from fastapi import Depends, Header, Request
 
 from flixstack import spec
 from flixstack.api.health import HealthService
+from flixstack.auth.identity import Authenticator
+from flixstack.auth.tokens import Principal
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
@@ -33,6 +35,7 @@ class Services:
     catalog_view: CatalogView
     catalog_cache: CatalogCache
     ingest: IngestService
+    auth: Authenticator
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -60,6 +63,7 @@ class Services:
                 DynamoJobRepository(naming.table(spec.JOBS), clients.dynamodb),
                 admin,
             ),
+            auth=Authenticator(settings, clients),
         )
 
 
@@ -83,10 +87,22 @@ def _ingest(request: Request) -> IngestService:
     return _services(request).ingest
 
 
-def _actor() -> str:
-    """Who makes an admin change, for the audit fields. Until sign-in exists every caller
-    is recorded as unauthenticated."""
-    return "unauthenticated"
+def _principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    """The signed-in caller (401 without a valid access token)."""
+    return _services(request).auth.principal(authorization)
+
+
+def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """A signed-in member of the admin group (403 for other callers)."""
+    return principal.require_admin()
+
+
+def _actor(admin: Annotated[Principal, Depends(_admin)]) -> str:
+    """Who makes an admin change, for the audit fields."""
+    return admin.username
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,9 @@ HealthDep = Annotated[HealthService, Depends(_health)]
 CatalogAdminDep = Annotated[CatalogAdmin, Depends(_catalog_admin)]
 CatalogViewDep = Annotated[CatalogView, Depends(_catalog_view)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+AdminDep = Annotated[Principal, Depends(_admin)]
+require_admin = Depends(_admin)
 ActorDep = Annotated[str, Depends(_actor)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 IfMatchDep = Annotated[int | None, Depends(_if_match)]

@@ -306,17 +306,16 @@ class Bootstrap:
         clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)[
             "UserPoolClients"
         ]
-        if not any(c.get("ClientName") == pool.web_client for c in clients):
-            cognito.create_user_pool_client(
-                UserPoolId=pool_id,
-                ClientName=pool.web_client,
-                GenerateSecret=False,
-                ExplicitAuthFlows=[
-                    "ALLOW_USER_PASSWORD_AUTH",
-                    "ALLOW_USER_SRP_AUTH",
-                    "ALLOW_REFRESH_TOKEN_AUTH",
-                ],
-            )
+        existing = {c.get("ClientName") for c in clients}
+        for client in pool.clients:
+            if client not in existing:
+                # no hosted UI here: the web client signs in with passwords too
+                cognito.create_user_pool_client(
+                    UserPoolId=pool_id,
+                    ClientName=client,
+                    GenerateSecret=False,
+                    ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                )
         groups = {g.get("GroupName") for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
         for group in pool.groups:
             if group not in groups:

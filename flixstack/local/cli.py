@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -19,10 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from flixstack.auth.identity import Tokens
 from flixstack.aws.clients import AwsClients
+from flixstack.errors import FlixstackError
 from flixstack.local import emulator
 from flixstack.local.bootstrap import Bootstrap, Step
 from flixstack.local.supervisor import ParentWatch, StartupError, Supervisor
+from flixstack.local.users import DEMO_ADMIN, Credentials
 from flixstack.media.ladder import LadderMode
 from flixstack.process import exit_with_parent
 from flixstack.settings import Settings
@@ -103,6 +107,62 @@ def _seed(settings: Settings, titles: int, seed: int) -> None:
         f"[green]✓[/] catalog seeded: {result.created} titles created, {result.existing} existed, "
         f"{result.demo_assets} demo videos, snapshot v{result.snapshot_version}"
     )
+
+
+StateDirOption = Annotated[
+    Path, typer.Option("--state-dir", help="Where `flixstack up` keeps local state.")
+]
+UserOption = Annotated[
+    str, typer.Option("--user", envvar="FLIXSTACK_USER", help="Username (an email).")
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar="FLIXSTACK_PASSWORD",
+        help="Else the one `flixstack up` saved for a demo user (whose platform is then "
+        "used even without AWS_ENDPOINT_URL), else prompted.",
+    ),
+]
+
+
+def _sign_in(user: str, password: str | None, state_dir: Path) -> Tokens:
+    from flixstack.auth.identity import find_pool, sign_in
+    from flixstack.local.users import saved
+
+    settings = Settings()
+    demo = saved(state_dir, user)
+    if demo is not None and settings.endpoint is None:  # a demo user of the local platform
+        settings = settings.model_copy(update={"endpoint_url": demo.endpoint, "stage": demo.stage})
+    if password is None:
+        password = (
+            demo.credentials.password
+            if demo
+            else typer.prompt(f"password for {user}", hide_input=True)
+        )
+    clients = AwsClients(settings)
+    try:
+        return sign_in(clients, find_pool(settings, clients), user, password)
+    except FlixstackError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def login(
+    user: UserOption,
+    password: PasswordOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    state_dir: StateDirOption = Path(".flixstack"),
+) -> None:
+    """Sign in with a username and password; print the tokens (the access token is what
+    the API takes as `Authorization: Bearer ...`)."""
+    tokens = _sign_in(user, password, state_dir)
+    if as_json:
+        out.print_json(json.dumps(asdict(tokens)))
+    else:
+        out.print(tokens.access_token, soft_wrap=True)
+        console.print(f"access token for {user}, valid {tokens.expires_in} s")
 
 
 @app.command("seed-catalog")
@@ -187,6 +247,7 @@ def up(
         _bootstrap(settings)
         if seed_titles and not _has_catalog(settings):
             _seed(settings, seed_titles, seed=1)
+        accounts = _demo_accounts(settings, state_dir)
 
         api_url = f"http://{host}:{port}"
         env = {
@@ -209,7 +270,7 @@ def up(
             env=env,
             ready=lambda: True,
         )
-        _print_urls(api_url, endpoint, supervisor)
+        _print_urls(api_url, endpoint, supervisor, accounts, state_dir)
         while not stop.wait(0.5):
             if parent.interrupted():
                 break
@@ -244,13 +305,31 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _print_urls(api_url: str, endpoint: emulator.Endpoint, supervisor: Supervisor) -> None:
+def _demo_accounts(settings: Settings, state_dir: Path) -> list[Credentials]:
+    from flixstack.auth.identity import find_pool
+    from flixstack.local.users import demo_accounts
+
+    clients = AwsClients(settings)
+    return demo_accounts(clients, find_pool(settings, clients), state_dir, settings.stage)
+
+
+def _print_urls(
+    api_url: str,
+    endpoint: emulator.Endpoint,
+    supervisor: Supervisor,
+    accounts: list[Credentials],
+    state_dir: Path,
+) -> None:
     table = Table(title="flixstack is up", show_header=False, title_justify="left")
     table.add_row("API", api_url)
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/health")
     table.add_row("Media edge", f"{api_url}/media/")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")
+    for account in accounts:
+        role = "admin" if account.groups else "viewer"
+        table.add_row(f"demo {role}", f"{account.username}  password {account.password}")
+    table.add_row("credentials", f"{state_dir / 'credentials.json'} (flixstack login --user ...)")
     for child in supervisor.children:
         table.add_row(f"log: {child.name}", str(child.log_path))
     out.print(table)
@@ -283,14 +362,25 @@ def ingest(
     api: Annotated[
         str, typer.Option(help="Base URL of the API.", envvar="FLIXSTACK_API_URL")
     ] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="FLIXSTACK_TOKEN", help="An admin's access token (else --user)."),
+    ] = None,
+    user: Annotated[
+        str, typer.Option(envvar="FLIXSTACK_USER", help="An admin to sign in as.")
+    ] = DEMO_ADMIN,
+    password: PasswordOption = None,
+    state_dir: StateDirOption = Path(".flixstack"),
 ) -> None:
-    """Upload a video through the API; with --wait, show the job's progress to the end."""
+    """Upload a video through the API as an admin; with --wait, follow the job to the end."""
     from flixstack.local.ingest import IngestClient, IngestError, IngestRequest, summary
 
     if ladder not in LADDERS:
         console.print(f"[red]--ladder must be one of {', '.join(LADDERS)}[/]")
         raise typer.Exit(2)
-    client = IngestClient(api, console)
+    client = IngestClient(
+        api, console, token=token or _sign_in(user, password, state_dir).access_token
+    )
     try:
         job = client.upload(IngestRequest(path, title, ladder, subtitles, subtitle_language))
         if wait:

@@ -58,14 +58,21 @@ class IngestRequest:
 
 class IngestClient:
     def __init__(
-        self, api: str | httpx.Client, console: Console | None = None, timeout: float = 60.0
+        self,
+        api: str | httpx.Client,
+        console: Console | None = None,
+        timeout: float = 60.0,
+        token: str | None = None,
     ) -> None:
-        """``api`` is the API's base URL, or a client bound to it (a test client, say)."""
+        """``api`` is the API's base URL, or a client bound to it (a test client, say);
+        ``token`` an admin's access token (else the client's own headers must carry one)."""
         self._api = (
             api
             if isinstance(api, httpx.Client)
             else httpx.Client(base_url=api.rstrip("/"), timeout=timeout)
         )
+        if token is not None:
+            self._api.headers["Authorization"] = f"Bearer {token}"
         self._transfer = httpx.Client(timeout=timeout)
         self._console = console or Console(stderr=True, quiet=True)
 

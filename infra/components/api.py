@@ -1,8 +1,12 @@
-"""API: the FastAPI app on Lambda (Mangum + Powertools) behind an API Gateway HTTP API."""
+"""API: the FastAPI app on Lambda (Mangum + Powertools) behind an API Gateway HTTP API.
+
+Admin and profile routes need a Cognito access token, checked by the HTTP API's JWT
+authorizer before the Lambda runs (the app verifies it again); everything else (catalog,
+search, media, health) is public and reaches the Lambda through ``$default``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -24,6 +28,15 @@ ACCESS_LOG_FORMAT = (
     '"integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}'
 )
 
+JWT_IDENTITY_SOURCE = "$request.header.Authorization"
+"""API Gateway takes the token from ``Authorization: Bearer <token>``."""
+AUTHORIZED_ROUTES: dict[str, str] = {
+    "admin": "ANY /admin/{proxy+}",
+    "profiles": "ANY /profiles",
+    "profiles-proxy": "ANY /profiles/{proxy+}",
+}
+"""Routes that need a valid token of one of the pool's clients, by resource name suffix."""
+
 
 @dataclass(frozen=True)
 class ApiArgs:
@@ -36,6 +49,10 @@ class ApiArgs:
     queue_arns: Mapping[str, pulumi.Input[str]]
     stream_arns: Mapping[str, pulumi.Input[str]]
     user_pool_arn: pulumi.Input[str]
+    issuer: pulumi.Input[str]
+    """The user pool's token issuer (``https://cognito-idp.<region>.amazonaws.com/<id>``)."""
+    client_ids: pulumi.Input[Sequence[str]]
+    """The app clients whose access tokens the authorizer accepts (their ``client_id``)."""
     kms_key_arns: Mapping[str, pulumi.Input[str]]
     log_retention_days: int
     throttle_rate: float
@@ -50,6 +67,7 @@ class Api(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     api_id: pulumi.Output[str]
+    authorizer_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None
@@ -114,13 +132,36 @@ class Api(pulumi.ComponentResource):
             payload_format_version="2.0",
             opts=child,
         )
+        target = integration.id.apply(lambda i: f"integrations/{i}")
+        authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-jwt",
+            api_id=http_api.id,
+            name=f"{args.naming.prefix}-cognito",
+            authorizer_type="JWT",
+            identity_sources=[JWT_IDENTITY_SOURCE],
+            # Cognito access tokens carry no `aud`: API Gateway matches `client_id` instead.
+            jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
+                issuer=args.issuer, audiences=args.client_ids
+            ),
+            opts=child,
+        )
         aws.apigatewayv2.Route(
             f"{name}-default-route",
             api_id=http_api.id,
             route_key="$default",
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
+            target=target,
             opts=child,
         )
+        for route, route_key in AUTHORIZED_ROUTES.items():
+            aws.apigatewayv2.Route(
+                f"{name}-{route}-route",
+                api_id=http_api.id,
+                route_key=route_key,
+                target=target,
+                authorization_type="JWT",
+                authorizer_id=authorizer.id,
+                opts=child,
+            )
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=f"/aws/apigateway/{args.naming.prefix}-api",
@@ -156,11 +197,13 @@ class Api(pulumi.ComponentResource):
         self.function_name = function.function_name
         self.function_arn = function.function_arn
         self.api_id = http_api.id
+        self.authorizer_id = authorizer.id
         self.register_outputs(
             {
                 "url": self.url,
                 "function_name": self.function_name,
                 "function_arn": self.function_arn,
                 "api_id": self.api_id,
+                "authorizer_id": self.authorizer_id,
             }
         )

@@ -1,8 +1,10 @@
-"""Identity: the Cognito user pool (email sign-in, password policy, optional MFA), its web
-client (authorization code + PKCE) and the admin group."""
+"""Identity: the Cognito user pool (email sign-in, password policy, optional MFA), its hosted
+UI domain, the web client (authorization code + PKCE), the CLI client (username and
+password) and the admin group."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,10 +16,53 @@ from infra.components import tags
 
 TYPE = "flixstack:index:Identity"
 
+HOURS, DAYS = "hours", "days"
+ACCESS_TOKEN_HOURS = 1
+ID_TOKEN_HOURS = 1
+REFRESH_TOKEN_DAYS = 30
+TOKEN_VALIDITY_UNITS = aws.cognito.UserPoolClientTokenValidityUnitsArgs(
+    access_token=HOURS, id_token=HOURS, refresh_token=DAYS
+)
+HOSTED_UI_LOGIN_VERSION = 1
+"""The classic hosted UI: works without a managed-login branding resource."""
+
+# Cognito prefix domains are global per region: 1-63 lower-case letters, digits and dashes,
+# not starting or ending with a dash, and without these reserved words.
+_DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_RESERVED_WORDS = ("aws", "amazon", "cognito")
+
+
+def domain_prefix(naming: spec.Naming) -> str:
+    """The hosted UI's domain prefix: the stack prefix, and the bucket suffix (the account
+    id on AWS) when there is one, so two accounts deploying the same stage do not clash.
+
+    >>> domain_prefix(spec.Naming("dev", "123456789012"))
+    'flixstack-dev-123456789012'
+    """
+    prefix = f"{naming.prefix}-{naming.bucket_suffix}" if naming.bucket_suffix else naming.prefix
+    if not _DOMAIN_PREFIX.match(prefix):
+        raise ValueError(
+            f"Cognito domain prefix {prefix!r} must be 1-63 lower-case letters, digits and dashes"
+        )
+    reserved = [word for word in _RESERVED_WORDS if word in prefix]
+    if reserved:
+        raise ValueError(f"Cognito domain prefix {prefix!r} may not contain {reserved}")
+    return prefix
+
+
+def hosted_ui_url(prefix: str, region: str) -> str:
+    return f"https://{prefix}.auth.{region}.amazoncognito.com"
+
+
+def issuer(region: str, user_pool_id: str) -> str:
+    """The ``iss`` claim of the pool's tokens (and the base of its JWKS URL)."""
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
 
 @dataclass(frozen=True)
 class IdentityArgs:
     naming: spec.Naming
+    region: str
     callback_urls: Sequence[str]
     deletion_protection: bool = True
 
@@ -26,6 +71,11 @@ class Identity(pulumi.ComponentResource):
     user_pool_id: pulumi.Output[str]
     user_pool_arn: pulumi.Output[str]
     web_client_id: pulumi.Output[str]
+    cli_client_id: pulumi.Output[str]
+    client_ids: pulumi.Output[list[str]]
+    """Every app client's id, the web client first: the audiences the API accepts."""
+    issuer: pulumi.Output[str]
+    hosted_ui_url: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -33,6 +83,7 @@ class Identity(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         pool_spec = spec.USER_POOL
+        prefix = domain_prefix(args.naming)
         pool = aws.cognito.UserPool(
             f"{name}-pool",
             name=args.naming.user_pool(pool_spec),
@@ -61,7 +112,14 @@ class Identity(pulumi.ComponentResource):
             tags=tags(args.naming.stage, "identity"),
             opts=child,
         )
-        client = aws.cognito.UserPoolClient(
+        domain = aws.cognito.UserPoolDomain(
+            f"{name}-domain",
+            domain=prefix,
+            user_pool_id=pool.id,
+            managed_login_version=HOSTED_UI_LOGIN_VERSION,
+            opts=child,
+        )
+        web = aws.cognito.UserPoolClient(
             f"{name}-{pool_spec.web_client}",
             name=pool_spec.web_client,
             user_pool_id=pool.id,
@@ -75,19 +133,48 @@ class Identity(pulumi.ComponentResource):
             explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             prevent_user_existence_errors="ENABLED",
             enable_token_revocation=True,
+            access_token_validity=ACCESS_TOKEN_HOURS,
+            id_token_validity=ID_TOKEN_HOURS,
+            refresh_token_validity=REFRESH_TOKEN_DAYS,
+            token_validity_units=TOKEN_VALIDITY_UNITS,
+            opts=child,
+        )
+        cli = aws.cognito.UserPoolClient(
+            f"{name}-{pool_spec.cli_client}",
+            name=pool_spec.cli_client,
+            user_pool_id=pool.id,
+            generate_secret=False,  # a command line on a laptop cannot keep a secret
+            allowed_oauth_flows_user_pool_client=False,  # no hosted UI, no OAuth flows
+            explicit_auth_flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            prevent_user_existence_errors="ENABLED",
+            enable_token_revocation=True,
+            access_token_validity=ACCESS_TOKEN_HOURS,
+            id_token_validity=ID_TOKEN_HOURS,
+            refresh_token_validity=REFRESH_TOKEN_DAYS,
+            token_validity_units=TOKEN_VALIDITY_UNITS,
             opts=child,
         )
         for group in pool_spec.groups:
             aws.cognito.UserGroup(
                 f"{name}-group-{group}", name=group, user_pool_id=pool.id, opts=child
             )
+        region = args.region
         self.user_pool_id = pool.id
         self.user_pool_arn = pool.arn
-        self.web_client_id = client.id
+        self.web_client_id = web.id
+        self.cli_client_id = cli.id
+        ids = {pool_spec.web_client: web.id, pool_spec.cli_client: cli.id}
+        self.client_ids = pulumi.Output.all(*(ids[client] for client in pool_spec.clients))
+        self.issuer = pool.id.apply(lambda pool_id: issuer(region, pool_id))
+        self.hosted_ui_url = domain.domain.apply(lambda d: hosted_ui_url(d, region))
         self.register_outputs(
             {
                 "user_pool_id": self.user_pool_id,
                 "user_pool_arn": self.user_pool_arn,
                 "web_client_id": self.web_client_id,
+                "cli_client_id": self.cli_client_id,
+                "client_ids": self.client_ids,
+                "issuer": self.issuer,
+                "hosted_ui_url": self.hosted_ui_url,
             }
         )

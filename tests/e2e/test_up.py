@@ -182,7 +182,8 @@ def test_ingest_through_the_running_platform_and_play_both_manifests(
     subtitles.write_text("1\n00:00:01,000 --> 00:00:03,000\nGoal!\n")
     ingest = subprocess.run(
         [FLIXSTACK, "ingest", str(clip), "--title", "E2E clip", "--subtitles", str(subtitles),
-         "--ladder", "fixed", "--wait", "--json", "--api", platform.url],
+         "--ladder", "fixed", "--wait", "--json", "--api", platform.url,
+         "--state-dir", str(tmp_path / "state")],  # the demo admin `up` saved
         capture_output=True,
         text=True,
         check=False,
@@ -201,6 +202,24 @@ def test_ingest_through_the_running_platform_and_play_both_manifests(
         assert manifest.startswith(f"{platform.url}/media/")
         play(manifest, min_frames=5 * 24)  # 5 s of video
     assert platform.stop(signal.SIGINT) == 0
+
+
+def sign_in(platform: Platform, tmp_path: Path, user: str) -> str:
+    """`flixstack login` as a user would, with the password `up` printed."""
+    printed = platform.log.read_text()
+    password = printed.split(user, 1)[1].split("password", 1)[1].split()[0]
+    login = subprocess.run(
+        [FLIXSTACK, "login", "--user", user, "--password", password, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{platform.emulator_port}"},
+        timeout=60,
+    )
+    assert login.returncode == 0, login.stderr
+    tokens = json.loads(login.stdout)
+    assert set(tokens) == {"access_token", "id_token", "refresh_token", "expires_in"}
+    return str(tokens["access_token"])
 
 
 def test_up_seeds_a_catalog_viewers_browse_search_and_play(
@@ -253,7 +272,11 @@ def test_up_seeds_a_catalog_viewers_browse_search_and_play(
     assert detail["playable"] is True
     poster = httpx.get(str(detail["poster_url"]))
     assert (poster.status_code, poster.headers["content-type"]) == (200, "image/jpeg")
-    admin = httpx.get(f"{platform.url}/admin/titles/{us[0]['id']}").json()
+    assert httpx.get(f"{platform.url}/admin/titles/{us[0]['id']}").status_code == 401
+    token = sign_in(platform, tmp_path, "admin@flixstack.local")
+    admin = httpx.get(
+        f"{platform.url}/admin/titles/{us[0]['id']}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     asset = admin["asset"] or next(e["asset"] for e in admin["episodes"].values() if e["asset"])
     play(f"{platform.url}/media/{asset['master_playlist']}", min_frames=24)
     assert platform.stop(signal.SIGINT) == 0

@@ -4,12 +4,16 @@ import threading
 import time
 from collections.abc import Iterator
 
+import jwt
 import pytest
 import uvicorn
 
+from flixstack import spec
 from flixstack.api.app import create_app
+from flixstack.auth.identity import find_pool, sign_in
 from flixstack.aws.clients import AwsClients
 from flixstack.local.bootstrap import Bootstrap
+from flixstack.local.users import ensure_user
 from flixstack.settings import Settings
 from tests.conftest import free_port
 
@@ -43,3 +47,31 @@ def served(bootstrapped: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+TEST_PASSWORD = "Test-Passw0rd-Only"
+ADMIN = "admin@test.flixstack"
+
+
+def access_token(
+    settings: Settings, clients: AwsClients, username: str, groups: tuple[str, ...] = ()
+) -> str:
+    """A real access token from the emulator's Cognito for this user (created if new)."""
+    pool = find_pool(settings, clients)
+    ensure_user(clients, pool, username, TEST_PASSWORD, groups)
+    return sign_in(clients, pool, username, TEST_PASSWORD).access_token
+
+
+def subject(token: str) -> str:
+    """The account id a token names (unverified: the test just signed it in)."""
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+@pytest.fixture
+def admin_token(bootstrapped: Settings, clients: AwsClients) -> str:
+    return access_token(bootstrapped, clients, ADMIN, (spec.ADMIN_GROUP,))
+
+
+@pytest.fixture
+def admin_headers(admin_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_token}"}

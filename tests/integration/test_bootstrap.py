@@ -77,7 +77,7 @@ def test_user_pool_has_web_client_and_admin_group(
             "UserPoolClients"
         ]
     ]
-    assert client_names == [spec.USER_POOL.web_client]
+    assert client_names == list(spec.USER_POOL.clients)
     groups = [g["GroupName"] for g in clients.cognito.list_groups(UserPoolId=pool_id)["Groups"]]
     assert groups == [spec.ADMIN_GROUP]
 

@@ -22,6 +22,7 @@ from flixstack.catalog.service import with_asset
 from flixstack.local import lifecycle
 from flixstack.local.bootstrap import LOCAL_LIFECYCLE
 from flixstack.settings import Settings
+from tests.integration.conftest import subject
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +36,8 @@ def window(territory: str, start: datetime, end: datetime) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(bootstrapped: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(bootstrapped)) as client:
+def api(bootstrapped: Settings, admin_headers: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(bootstrapped), headers=admin_headers) as client:
         yield client
 
 
@@ -121,7 +122,7 @@ def viewer(country: str, language: str = "en") -> dict[str, str]:
 
 
 def test_an_admin_flow_makes_a_title_visible_by_territory_and_time(
-    api: TestClient, bootstrapped: Settings, clients: AwsClients
+    api: TestClient, bootstrapped: Settings, clients: AwsClients, admin_token: str
 ) -> None:
     now = datetime.now(UTC)
     title = new_title(api)
@@ -173,8 +174,8 @@ def test_an_admin_flow_makes_a_title_visible_by_territory_and_time(
     # the audit trail says who changed what
     audit = api.get(f"/admin/titles/{title_id}/audit").json()
     assert [(a["change"], a["actor"]) for a in audit][:3] == [
-        ("publish", "unauthenticated"),
-        ("licences", "unauthenticated"),
+        ("publish", subject(admin_token)),
+        ("licences", subject(admin_token)),
         ("asset", "transcoder:test"),
     ]
     assert audit[1]["fields"] == ["licences"]
@@ -209,8 +210,10 @@ def test_edits_need_the_version_and_a_stale_one_gets_409(api: TestClient) -> Non
     assert api.get(f"/admin/titles/{title_id}").json()["genres"] == ["comedy"]
 
 
-def test_two_concurrent_edits_give_exactly_one_409(served: str) -> None:
-    with httpx.Client(base_url=served) as client:
+def test_two_concurrent_edits_give_exactly_one_409(
+    served: str, admin_headers: dict[str, str]
+) -> None:
+    with httpx.Client(base_url=served, headers=admin_headers) as client:
         title = client.post("/admin/titles", json={"name": "Contested"}).json()
         for round_ in range(3):
             version = client.get(f"/admin/titles/{title['id']}").json()["version"]

@@ -1,7 +1,9 @@
 """Admin: titles (metadata, licences, seasons, episodes, lifecycle), uploads, jobs.
 
-Every edit carries the version it was based on (If-Match, or a ``version`` field): a
-stale one gets 409, a missing one 428. Responses carry the new version as ETag."""
+Every route needs an access token of the admin group (401 without a valid token, 403
+without the group). Every edit carries the version it was based on (If-Match, or a
+``version`` field): a stale one gets 409, a missing one 428. Responses carry the new
+version as ETag."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from flixstack.api.deps import ActorDep, CatalogAdminDep, IfMatchDep, IngestDep
+from flixstack.api.deps import ActorDep, CatalogAdminDep, IfMatchDep, IngestDep, require_admin
 from flixstack.catalog.models import (
     GENRES,
     AdminTitlePage,
@@ -27,7 +29,7 @@ from flixstack.catalog.models import (
 from flixstack.catalog.service import MAX_PAGE
 from flixstack.media.uploads import JobView, UploadComplete, UploadRequest, UploadTicket
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[require_admin])
 TitleId = Annotated[str, Path(max_length=64)]
 
 

@@ -31,6 +31,7 @@ from flixstack.local.ingest import IngestClient, IngestRequest
 from flixstack.media import samples
 from flixstack.media.jobs import TERMINAL, Job, JobState
 from flixstack.settings import Settings
+from tests.integration.conftest import ADMIN, access_token
 
 VISIBILITY_S = 4
 HEARTBEAT_S = 1.0
@@ -138,7 +139,9 @@ def media(bootstrapped: Settings, clients: AwsClients, tmp_path: Path) -> MediaP
             "media_base_url": "http://testserver/media",
         }
     )
-    return MediaPlatform(settings, clients, TestClient(create_app(settings)), tmp_path / "work")
+    token = access_token(settings, clients, ADMIN, (spec.ADMIN_GROUP,))
+    api = TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
+    return MediaPlatform(settings, clients, api, tmp_path / "work")
 
 
 @pytest.fixture

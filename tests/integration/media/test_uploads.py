@@ -19,8 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def api(bootstrapped: Settings) -> TestClient:
-    return TestClient(create_app(bootstrapped))
+def api(bootstrapped: Settings, admin_headers: dict[str, str]) -> TestClient:
+    return TestClient(create_app(bootstrapped), headers=admin_headers)
 
 
 def drain(clients: AwsClients, settings: Settings) -> list[dict[str, object]]:
@@ -124,8 +124,13 @@ def test_bad_upload_requests_get_4xx_with_a_reason(
     assert response.json()["detail"]
 
 
-def test_too_large_and_unknown_titles_are_refused(bootstrapped: Settings) -> None:
-    api = TestClient(create_app(bootstrapped.model_copy(update={"max_upload_bytes": 1000})))
+def test_too_large_and_unknown_titles_are_refused(
+    bootstrapped: Settings, admin_headers: dict[str, str]
+) -> None:
+    api = TestClient(
+        create_app(bootstrapped.model_copy(update={"max_upload_bytes": 1000})),
+        headers=admin_headers,
+    )
     title = api.post("/admin/titles", json={"name": "Big"}).json()
     response = api.post(
         f"/admin/titles/{title['id']}/uploads", json={"filename": "a.mp4", "size_bytes": 1001}
