@@ -48,3 +48,13 @@ class ServiceUnavailable(FlixstackError):
     """A dependency (table, bucket, queue, stream) is missing or unreachable."""
 
     reason = "service_unavailable"
+
+
+class TooManyRequests(FlixstackError):
+    """A rate limit is exhausted; ``retry_after_s`` says when a request will be let in."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s

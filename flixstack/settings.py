@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     jwks_refresh_min_s: Annotated[float, Field(ge=0)] = 30.0
     """Least time between two JWKS downloads caused by unknown key ids."""
 
+    rate_limit_per_s: Annotated[float, Field(gt=0)] = 20.0
+    """Sustained requests per second per account and per source IP (token buckets)."""
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 40
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1 << 20
+    """Largest request body the API reads (uploads go straight to S3, not through it)."""
+
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     """Total attempts (first try included) in botocore's standard retry mode, for every client."""
 

@@ -8,7 +8,9 @@ from fastapi.routing import APIRoute
 from flixstack import __version__
 from flixstack.api import errors
 from flixstack.api.deps import Services
+from flixstack.api.limits import RequestLimits
 from flixstack.api.routers import admin, health, titles
+from flixstack.auth.ratelimit import RateLimiter
 from flixstack.aws.clients import AwsClients
 from flixstack.settings import Settings, get_settings
 
@@ -27,6 +29,11 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     )
     app.state.services = Services.build(settings, clients or AwsClients(settings))
     errors.install(app)
+    app.add_middleware(
+        RequestLimits,
+        per_ip=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.include_router(health.router)
     app.include_router(titles.router)
     app.include_router(admin.router)

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from flixstack import spec
 from flixstack.api.health import HealthService
 from flixstack.auth.identity import Authenticator
+from flixstack.auth.ratelimit import RateLimiter
 from flixstack.auth.tokens import Principal
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
@@ -36,6 +37,7 @@ class Services:
     catalog_cache: CatalogCache
     ingest: IngestService
     auth: Authenticator
+    account_limits: RateLimiter
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -64,6 +66,7 @@ class Services:
                 admin,
             ),
             auth=Authenticator(settings, clients),
+            account_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
 
 
@@ -91,8 +94,11 @@ def _principal(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    """The signed-in caller (401 without a valid access token)."""
-    return _services(request).auth.principal(authorization)
+    """The signed-in caller (401 without a valid access token; 429 past its rate)."""
+    services = _services(request)
+    principal = services.auth.principal(authorization)
+    services.account_limits.check(f"account:{principal.subject}", "account")
+    return principal
 
 
 def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:

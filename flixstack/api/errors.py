@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+from botocore.exceptions import BotoCoreError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -13,6 +16,7 @@ from flixstack.errors import (
     NotFound,
     PreconditionRequired,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -24,6 +28,7 @@ STATUS: dict[type[FlixstackError], int] = {
     Unauthorized: 401,
     ServiceUnavailable: 503,
     PreconditionRequired: 428,
+    TooManyRequests: 429,
 }
 
 
@@ -37,7 +42,11 @@ def status_for(error: FlixstackError) -> int:
 
 async def _handle(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FlixstackError)  # registered for FlixstackError only
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    headers = None
+    if isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
     return JSONResponse(
         status_code=status_for(exc),
         content={"detail": exc.message, "reason": exc.reason},
@@ -45,5 +54,15 @@ async def _handle(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unreachable(_: Request, exc: Exception) -> JSONResponse:
+    """AWS (or the emulator) could not be reached at all: a 503, not a crash."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"a backing service is unreachable: {exc}", "reason": "unreachable"},
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(FlixstackError, _handle)
+    app.add_exception_handler(BotoCoreError, _unreachable)

@@ -30,7 +30,14 @@ from tests.unit.catalog.conftest import series, title, window
 # Nothing listens on port 9: the cache's background pointer check fails at once (one
 # attempt) and the installed snapshot keeps serving.
 NOWHERE = AnyHttpUrl("http://127.0.0.1:9")
-UNREACHABLE = Settings(endpoint_url=NOWHERE, catalog_refresh_s=3600, max_attempts=1)
+# One test client sends every request: rate limits (tested in test_limits.py) are lifted.
+UNREACHABLE = Settings(
+    endpoint_url=NOWHERE,
+    catalog_refresh_s=3600,
+    max_attempts=1,
+    rate_limit_per_s=1e6,
+    rate_limit_burst=10**6,
+)
 
 # The API's clock is the real one: windows are open for a year around today.
 TODAY = datetime.now(UTC)
