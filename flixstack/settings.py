@@ -51,6 +51,8 @@ class Settings(BaseSettings):
 
     jwks_refresh_min_s: Annotated[float, Field(ge=0)] = 30.0
     """Least time between two JWKS downloads caused by unknown key ids."""
+    jwt_leeway_s: Annotated[float, Field(ge=0, le=300)] = 5.0
+    """Clock skew tolerated on ``exp`` and ``nbf``."""
 
     rate_limit_per_s: Annotated[float, Field(gt=0)] = 20.0
     """Sustained requests per second per account and per source IP (token buckets)."""

@@ -379,3 +379,62 @@ def sidecar_prefix(title_id: str, upload_id: str) -> str:
 def asset_prefix(title_id: str, asset_version: str) -> str:
     """Where one packaged version of a title's media lives in the media bucket."""
     return f"{MEDIA_TITLES_PREFIX}{title_id}/{asset_version}/"
+
+
+# --- viewers table: an account's items all live in its partition -------------------------
+# A profile occupies one of the account's numbered slots (``PROFILE#<n>``), so the profile
+# limit is the key space itself; what a profile owns sorts under ``P#<profile id>#``.
+PROFILE_ENTITY = "profile"
+PROGRESS_ENTITY = "progress"
+HISTORY_ENTITY = "history"
+MY_LIST_ENTITY = "my-list"
+RATING_ENTITY = "rating"
+PROFILE_SK_PREFIX = "PROFILE#"
+
+
+def account_pk(account_id: str) -> str:
+    """The partition of everything one account (a Cognito user, by ``sub``) owns."""
+    return f"ACCOUNT#{account_id}"
+
+
+def profile_sk(slot: int) -> str:
+    return f"{PROFILE_SK_PREFIX}{slot}"
+
+
+def profile_items_prefix(profile_id: str) -> str:
+    """Every item a profile owns (progress, history, My List, ratings) starts with this."""
+    return f"P#{profile_id}#"
+
+
+def progress_prefix(profile_id: str) -> str:
+    return f"{profile_items_prefix(profile_id)}PROGRESS#"
+
+
+def progress_sk(profile_id: str, title_id: str) -> str:
+    """One item per profile and title (for a series it tracks the latest episode)."""
+    return f"{progress_prefix(profile_id)}{title_id}"
+
+
+def history_prefix(profile_id: str) -> str:
+    return f"{profile_items_prefix(profile_id)}HISTORY#"
+
+
+def history_sk(profile_id: str, started_at: str, title_id: str, episode_id: str | None) -> str:
+    """One item per viewing session, sorted by when it started (fixed-width UTC text)."""
+    return f"{history_prefix(profile_id)}{started_at}#{title_id}#{episode_id or ''}"
+
+
+def my_list_prefix(profile_id: str) -> str:
+    return f"{profile_items_prefix(profile_id)}LIST#"
+
+
+def my_list_sk(profile_id: str, title_id: str) -> str:
+    return f"{my_list_prefix(profile_id)}{title_id}"
+
+
+def rating_prefix(profile_id: str) -> str:
+    return f"{profile_items_prefix(profile_id)}RATING#"
+
+
+def rating_sk(profile_id: str, title_id: str) -> str:
+    return f"{rating_prefix(profile_id)}{title_id}"

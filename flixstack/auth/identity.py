@@ -94,6 +94,7 @@ class Authenticator:
                         pool.issuer,
                         pool.client_ids.values(),
                         Jwks(pool.jwks_url, refresh_min_s=self._settings.jwks_refresh_min_s),
+                        leeway_s=self._settings.jwt_leeway_s,
                     )
         return self._verifier
 

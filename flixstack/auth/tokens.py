@@ -81,6 +81,7 @@ class Jwks:
         self._lock = threading.Lock()
 
     def _load(self) -> None:
+        self._fetched_at = self._clock()  # a failed attempt counts too: no retry storms
         keys = {}
         for data in self._fetch(self.url).get("keys", []):
             try:
@@ -90,7 +91,6 @@ class Jwks:
             if key.key_id and data.get("use", "sig") == "sig":
                 keys[key.key_id] = key
         self._keys = keys
-        self._fetched_at = self._clock()
 
     def key(self, kid: str) -> jwt.PyJWK:
         key = self._keys.get(kid)
