@@ -9,7 +9,7 @@ from flixstack import __version__
 from flixstack.api import errors
 from flixstack.api.deps import Services
 from flixstack.api.limits import RequestLimits
-from flixstack.api.routers import admin, health, titles
+from flixstack.api.routers import admin, health, profiles, titles
 from flixstack.auth.ratelimit import RateLimiter
 from flixstack.aws.clients import AwsClients
 from flixstack.settings import Settings, get_settings
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     app.include_router(health.router)
     app.include_router(titles.router)
     app.include_router(admin.router)
+    app.include_router(profiles.router)
     return app

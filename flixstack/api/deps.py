@@ -19,12 +19,14 @@ from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
 from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.aws.tiering import S3MediaTiering
+from flixstack.aws.viewer_store import DynamoViewerRepository
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
 from flixstack.media.uploads import IngestService
 from flixstack.settings import Settings
+from flixstack.viewers.service import ViewerService
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Services:
     ingest: IngestService
     auth: Authenticator
     account_limits: RateLimiter
+    viewers: ViewerService
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -51,12 +54,13 @@ class Services:
             CatalogPublisher(titles, snapshots, cache),
             S3MediaTiering(clients.s3, naming.bucket(spec.MEDIA)),
         )
+        view = CatalogView(cache, settings.media_base_url)
         return cls(
             settings=settings,
             clients=clients,
             health=HealthService(settings, clients),
             catalog_admin=admin,
-            catalog_view=CatalogView(cache, settings.media_base_url),
+            catalog_view=view,
             catalog_cache=cache,
             ingest=IngestService(
                 settings,
@@ -67,6 +71,9 @@ class Services:
             ),
             auth=Authenticator(settings, clients),
             account_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+            viewers=ViewerService(
+                DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb), cache, view
+            ),
         )
 
 
@@ -88,6 +95,10 @@ def _catalog_view(request: Request) -> CatalogView:
 
 def _ingest(request: Request) -> IngestService:
     return _services(request).ingest
+
+
+def _viewers(request: Request) -> ViewerService:
+    return _services(request).viewers
 
 
 def _principal(
@@ -152,6 +163,7 @@ HealthDep = Annotated[HealthService, Depends(_health)]
 CatalogAdminDep = Annotated[CatalogAdmin, Depends(_catalog_admin)]
 CatalogViewDep = Annotated[CatalogView, Depends(_catalog_view)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
+ViewersDep = Annotated[ViewerService, Depends(_viewers)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

@@ -171,7 +171,7 @@ class Progress(BaseModel):
     time, then event id), whichever device sent it."""
 
     title_id: str
-    episode_id: str | None
+    episode_id: str | None = None
     position_s: float
     duration_s: float
     client_ts: Instant
@@ -187,7 +187,7 @@ class Progress(BaseModel):
 
 class ProgressView(BaseModel):
     title_id: str
-    episode_id: str | None
+    episode_id: str | None = None
     position_s: float
     duration_s: float
     percent: float
@@ -223,7 +223,7 @@ class HistoryEntry(BaseModel):
     """One viewing session: a title (an episode of a series) watched without a long gap."""
 
     title_id: str
-    episode_id: str | None
+    episode_id: str | None = None
     started_at: Instant
     last_at: Instant
     position_s: float

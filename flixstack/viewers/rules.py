@@ -125,11 +125,10 @@ class Merge:
         return Outcome.APPLIED in self.outcomes
 
 
-def continues(progress: Progress | None, heartbeat: Heartbeat) -> bool:
-    """Does the heartbeat carry on the session of the stored progress?"""
+def continues(progress: Progress, heartbeat: Heartbeat) -> bool:
+    """Does a (later) heartbeat carry on the session of the progress?"""
     return (
-        progress is not None
-        and progress.episode_id == heartbeat.episode_id
+        progress.episode_id == heartbeat.episode_id
         and heartbeat.client_ts - progress.client_ts <= SESSION_GAP
     )
 
@@ -152,7 +151,9 @@ def merge(stored: Progress | None, heartbeats: Sequence[Heartbeat], now: str) ->
         if state is not None and order(heartbeat) <= order(state):
             outcomes[index] = Outcome.STALE
             continue
-        started = state.session_started if continues(state, heartbeat) else heartbeat.client_ts
+        started = heartbeat.client_ts
+        if state is not None and continues(state, heartbeat):
+            started = state.session_started
         recent = [*(state.recent_events if state else []), mark][-RECENT_EVENTS:]
         state = Progress(
             title_id=heartbeat.title_id,

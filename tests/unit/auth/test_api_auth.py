@@ -42,6 +42,7 @@ SETTINGS = Settings(
     rate_limit_per_s=1e6,
     rate_limit_burst=10**6,
 )
+SIGNED_IN = ("/admin/", "/profiles")  # every route under these needs a token
 UNTESTED_PUBLIC = {"/health"}  # asks AWS about every resource: not a unit test's business
 
 
@@ -198,6 +199,18 @@ def test_an_admin_token_gets_past_auth_on_every_admin_route(
         assert response.status_code not in (401, 403), (method, path, response.text)
 
 
+def test_every_profile_route_is_401_without_or_with_a_forged_token(
+    client: TestClient, app: FastAPI, keys: Keyring
+) -> None:
+    found = operations(app, "/profiles")
+    assert len(found) >= 12
+    forged = keys.rogue.sign(access_claims())
+    for method, path, body in found:
+        assert_unauthorized(send(client, method, path, body), "no_token")
+        response = send(client, method, path, body, headers=auth(forged))
+        assert_unauthorized(response, "invalid_token")
+
+
 # --- the matrix, through the API -----------------------------------------------------------
 @pytest.mark.parametrize(("build", "reason"), REFUSED)
 def test_refused_through_the_api(
@@ -213,7 +226,7 @@ def public_operations(app: FastAPI) -> list[tuple[str, str, bool]]:
     return [
         (method, path, body)
         for method, path, body in operations(app, "/")
-        if not path.startswith("/admin/") and path not in UNTESTED_PUBLIC
+        if not path.startswith(SIGNED_IN) and path not in UNTESTED_PUBLIC
     ]
 
 
