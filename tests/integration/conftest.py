@@ -2,22 +2,35 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import jwt
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.auth.identity import find_pool, sign_in
+from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.object_store import ObjectStore
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.catalog.models import Licence
+from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.local.bootstrap import Bootstrap
 from flixstack.local.users import ensure_user
 from flixstack.settings import Settings
 from tests.conftest import free_port
+from tests.unit.catalog.conftest import title
+from tests.unit.viewers.conftest import asset, playable_series
 
 pytestmark = pytest.mark.integration
+
+EVER = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -75,3 +88,87 @@ def admin_token(bootstrapped: Settings, clients: AwsClients) -> str:
 @pytest.fixture
 def admin_headers(admin_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_token}"}
+
+
+# --- a catalog viewers watch, and their devices (profiles, BOLA) --------------------------------------------------------------------
+def licensed(title_id: str, territory: str = "US", **fields: Any) -> dict[str, Any]:
+    """Title factory arguments: names in en and fr, licensed in ``territory`` for good."""
+    return {
+        "names": {"en": f"{title_id} (en)", "fr": f"{title_id} (fr)"},
+        "licences": [Licence(territory=territory, start=EVER[0], end=EVER[1])],
+        **fields,
+    }
+
+
+@pytest.fixture
+def catalog(bootstrapped: Settings, clients: AwsClients) -> None:
+    """Published titles in the default territory (US), one only abroad (GB), then the
+    snapshot the API reads (as tests/integration/test_api.py seeds it)."""
+    assert bootstrapped.default_territory == "US"
+    repository = DynamoCatalogRepository(bootstrapped.naming.table(spec.CATALOG), clients.dynamodb)
+    for doc in [
+        *(
+            title(
+                f"movie-{n}", **licensed(f"movie-{n}", maturity_rating="PG-13", asset=asset(6000))
+            )
+            for n in "abcdefg"
+        ),
+        title("kids-movie", **licensed("kids-movie", maturity_rating="TV-Y7", asset=asset(3000))),
+        title("mature", **licensed("mature", maturity_rating="R", asset=asset(6000))),
+        title("abroad", **licensed("abroad", "GB", maturity_rating="PG", asset=asset(6000))),
+        # s1e1, s1e2 | s2e1, all playable (episode n's media lasts 1500 + n s)
+        playable_series("show", {1: 2, 2: 1}, **licensed("show", maturity_rating="TV-PG")),
+    ]:
+        repository.create(doc)
+    snapshots = S3SnapshotStore(
+        repository, ObjectStore(clients.s3), bootstrapped.naming.bucket(spec.ARTIFACTS)
+    )
+    CatalogPublisher(repository, snapshots).rebuild()
+
+
+def viewer_app(settings: Settings) -> FastAPI:
+    """The API (rate limits raised: these tests send many requests from one address and
+    account)."""
+    settings = settings.model_copy(
+        update={"rate_limit_per_s": 10_000.0, "rate_limit_burst": 10_000}
+    )
+    return create_app(settings)
+
+
+@pytest.fixture
+def base_url(bootstrapped: Settings, catalog: None) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(viewer_app(bootstrapped), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+Device = Callable[[str], httpx.Client]
+
+
+@pytest.fixture
+def device(base_url: str, bootstrapped: Settings, clients: AwsClients) -> Iterator[Device]:
+    """A signed-in device of an account (a Cognito user, created if new): each call signs
+    the user in again, so two calls are two devices with two tokens of one account."""
+    opened: list[httpx.Client] = []
+
+    def sign_in(username: str) -> httpx.Client:
+        token = access_token(bootstrapped, clients, f"{username}@test.flixstack")
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        opened.append(client)
+        return client
+
+    yield sign_in
+    for client in opened:
+        client.close()
