@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,21 +46,28 @@ def bootstrapped(settings: Settings, clients: AwsClients) -> Settings:
     return settings
 
 
-@pytest.fixture
-def served(bootstrapped: Settings) -> Iterator[str]:
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` under uvicorn on a free port, in a thread; its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(bootstrapped), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(bootstrapped: Settings) -> Iterator[str]:
+    with serving(create_app(bootstrapped)) as url:
+        yield url
 
 
 TEST_PASSWORD = "Test-Passw0rd-Only"
@@ -137,19 +145,8 @@ def viewer_app(settings: Settings) -> FastAPI:
 
 @pytest.fixture
 def base_url(bootstrapped: Settings, catalog: None) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(viewer_app(bootstrapped), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(viewer_app(bootstrapped)) as url:
+        yield url
 
 
 Device = Callable[[str], httpx.Client]
