@@ -1,4 +1,8 @@
-"""Typed dependencies. Services are built once per app (``app.state.services``)."""
+"""Typed dependencies. Services are built once per app (``app.state.services``).
+
+Dependencies that never block are ``async``: FastAPI runs sync ones in its thread pool, a
+hop that costs more than the work itself on the cached read paths. The principal stays
+sync: its first use looks up the user pool and may fetch the signing keys."""
 
 from __future__ import annotations
 
@@ -81,23 +85,23 @@ def _services(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
-def _health(request: Request) -> HealthService:
+async def _health(request: Request) -> HealthService:
     return _services(request).health
 
 
-def _catalog_admin(request: Request) -> CatalogAdmin:
+async def _catalog_admin(request: Request) -> CatalogAdmin:
     return _services(request).catalog_admin
 
 
-def _catalog_view(request: Request) -> CatalogView:
+async def _catalog_view(request: Request) -> CatalogView:
     return _services(request).catalog_view
 
 
-def _ingest(request: Request) -> IngestService:
+async def _ingest(request: Request) -> IngestService:
     return _services(request).ingest
 
 
-def _viewers(request: Request) -> ViewerService:
+async def _viewers(request: Request) -> ViewerService:
     return _services(request).viewers
 
 
@@ -112,12 +116,12 @@ def _principal(
     return principal
 
 
-def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     """A signed-in member of the admin group (403 for other callers)."""
     return principal.require_admin()
 
 
-def _actor(admin: Annotated[Principal, Depends(_admin)]) -> str:
+async def _actor(admin: Annotated[Principal, Depends(_admin)]) -> str:
     """Who makes an admin change, for the audit fields."""
     return admin.username
 
@@ -133,7 +137,7 @@ class Viewer:
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-def _viewer(
+async def _viewer(
     request: Request,
     country: Annotated[str | None, Header(alias="CloudFront-Viewer-Country")] = None,
     accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=512)] = None,
@@ -147,7 +151,7 @@ def _viewer(
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 
 
-def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+async def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
     """The version an edit is based on, from If-Match ("3", or 3)."""
     if if_match is None:
         return None

@@ -346,11 +346,8 @@ class CatalogView:
         self._clock = clock
 
     def _visible(self, snapshot: CatalogSnapshot, territory: str) -> Callable[[str], bool]:
-        now = self._clock()
-        titles = snapshot.titles
-        return lambda title_id: (
-            title_id in titles and availability.licensed(titles[title_id].licences, territory, now)
-        )
+        now = self._clock().astimezone(UTC)
+        return lambda title_id: snapshot.licensed(title_id, territory, now)
 
     def _candidates(
         self, snapshot: CatalogSnapshot, territory: str, start: int = 0
@@ -367,7 +364,11 @@ class CatalogView:
         return key if key.startswith(("http://", "https://")) else f"{self._media}/{key}"
 
     def card(self, doc: TitleDocument, accept_language: str | None) -> TitleCard:
-        language, text = availability.pick(doc.localized, accept_language, doc.default_language)
+        language = availability.negotiate(accept_language, doc.localized, doc.default_language)
+        return self._card(doc, language)
+
+    def _card(self, doc: TitleDocument, language: str) -> TitleCard:
+        text = doc.localized[language]
         poster = doc.artwork.poster or (doc.asset.poster if doc.asset else None)
         if poster is None:
             poster = next((e.asset.poster for e in doc.ordered_episodes() if e.asset), None)
@@ -382,6 +383,17 @@ class CatalogView:
             release_year=doc.release_year,
             poster_url=self._url(poster),
         )
+
+    def _cached_card(
+        self, snapshot: CatalogSnapshot, doc: TitleDocument, accept_language: str | None
+    ) -> TitleCard:
+        """The card, made once per snapshot, title and language (cards are immutable)."""
+        language = availability.negotiate(accept_language, doc.localized, doc.default_language)
+        key = ("card", self._media, doc.id, language)
+        card = snapshot.memo.get(key)
+        if card is None:
+            card = snapshot.memo[key] = self._card(doc, language)
+        return card
 
     def browse(
         self,
@@ -405,7 +417,7 @@ class CatalogView:
             if (genre is None or genre in doc.genres) and (kind is None or doc.kind is kind):
                 if len(items) == limit:
                     return CardPage(items=items, next_cursor=_cursor(last))
-                items.append(self.card(doc, accept_language))
+                items.append(self._cached_card(snapshot, doc, accept_language))
                 last = (position, doc.id)
         return CardPage(items=items, next_cursor=None)
 
@@ -489,7 +501,10 @@ class CatalogView:
     ) -> list[TitleCard]:
         snapshot = self._cache.snapshot()
         hits = snapshot.search.search(query, limit=limit, allow=self._visible(snapshot, territory))
-        return [self.card(snapshot.titles[hit.title_id], accept_language) for hit in hits]
+        return [
+            self._cached_card(snapshot, snapshot.titles[hit.title_id], accept_language)
+            for hit in hits
+        ]
 
 
 def _text(

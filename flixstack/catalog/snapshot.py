@@ -17,9 +17,10 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -46,6 +47,19 @@ class CatalogSnapshot:
     """Every title id, newest first."""
     by_territory: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per territory, newest first, the titles with any licence window there."""
+    windows: dict[str, dict[str, tuple[tuple[datetime, datetime], ...]]] = field(
+        default_factory=dict
+    )
+    """Per territory, per title, its licence windows there (``start <= t < end``)."""
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Values derived from this snapshot alone (cards per language), kept with it so they
+    are dropped with it."""
+
+    def licensed(self, title_id: str, territory: str, at: datetime) -> bool:
+        """Published here, and inside a licence window for the territory at ``at`` (UTC)."""
+        return any(
+            start <= at < end for start, end in self.windows.get(territory, {}).get(title_id, ())
+        )
 
     @classmethod
     def build(
@@ -56,17 +70,23 @@ class CatalogSnapshot:
         published = {t.id: t for t in titles if t.state is TitleState.PUBLISHED}
         newest = tuple(t.id for t in sorted(published.values(), key=_recency, reverse=True))
         territories: dict[str, list[str]] = {}
+        windows: dict[str, dict[str, list[tuple[datetime, datetime]]]] = {}
         for title_id in newest:
-            for territory in sorted(
-                {licence.territory for licence in published[title_id].licences}
-            ):
-                territories.setdefault(territory, []).append(title_id)
+            for licence in published[title_id].licences:
+                spans = windows.setdefault(licence.territory, {}).setdefault(title_id, [])
+                if not spans:
+                    territories.setdefault(licence.territory, []).append(title_id)
+                spans.append((licence.start, licence.end))
         return cls(
             version=version,
             titles=published,
             search=SearchIndex.build(documents(published.values())) if search is None else search,
             newest=newest,
             by_territory={k: tuple(v) for k, v in territories.items()},
+            windows={
+                territory: {title_id: tuple(spans) for title_id, spans in titles.items()}
+                for territory, titles in windows.items()
+            },
         )
 
     def replacing(self, changes: dict[str, TitleDocument | None], version: int) -> CatalogSnapshot:

@@ -1,5 +1,8 @@
 """What viewers browse: titles, title pages, rows and search, for their territory and
-language (CloudFront-Viewer-Country, Accept-Language)."""
+language (CloudFront-Viewer-Country, Accept-Language).
+
+The handlers are ``async``: they only read the in-memory catalog snapshot (the first
+request of a process waits for it to load; later ones never block)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ Genre = Annotated[str | None, Query(description=f"One of: {', '.join(GENRES)}.")
 
 
 @router.get("/titles", response_model=CardPage)
-def browse(
+async def browse(
     catalog: CatalogViewDep,
     viewer: ViewerDep,
     genre: Genre = None,
@@ -37,7 +40,7 @@ def browse(
 
 
 @router.get("/titles/{title_id}", response_model=TitleDetail)
-def title(
+async def title(
     title_id: Annotated[str, Path(max_length=64)], catalog: CatalogViewDep, viewer: ViewerDep
 ) -> TitleDetail:
     """A title page (a series with its seasons and episodes); 404 where it is not licensed."""
@@ -47,14 +50,14 @@ def title(
 
 
 @router.get("/rows/new", response_model=Row)
-def new_releases(catalog: CatalogViewDep, viewer: ViewerDep, limit: Limit = 20) -> Row:
+async def new_releases(catalog: CatalogViewDep, viewer: ViewerDep, limit: Limit = 20) -> Row:
     return catalog.new_row(
         territory=viewer.territory, accept_language=viewer.accept_language, limit=limit
     )
 
 
 @router.get("/rows/genre/{genre}", response_model=Row)
-def genre_row(
+async def genre_row(
     genre: Annotated[str, Path(max_length=32)],
     catalog: CatalogViewDep,
     viewer: ViewerDep,
@@ -66,7 +69,7 @@ def genre_row(
 
 
 @router.get("/search", response_model=list[TitleCard])
-def search(
+async def search(
     catalog: CatalogViewDep,
     viewer: ViewerDep,
     q: Annotated[
