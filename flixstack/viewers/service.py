@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -46,6 +47,10 @@ from flixstack.viewers.models import (
     Rejection,
 )
 from flixstack.viewers.rules import Outcome
+
+T = TypeVar("T")
+_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="viewer-reads")
+"""Reads that run beside a profile's ownership check (see ``_profile_and``)."""
 
 ATTEMPTS = 8
 """Optimistic retries of one write before giving up with 409 busy (each retry means
@@ -113,6 +118,20 @@ class ViewerService:
     def profile(self, account: str, profile_id: str) -> Profile:
         """The account's profile; NotFound for an unknown one and for another account's."""
         return self._repository.profile(account, profile_id)
+
+    def _profile_and(
+        self, account: str, profile_id: str, read: Callable[[], T]
+    ) -> tuple[Profile, T]:
+        """The profile and what ``read`` reads of it, in one round trip's time: both reads
+        start together (``read`` is keyed by the caller's own account, so it never sees
+        another account's items); the result counts only if the profile is the account's."""
+        pending = _READS.submit(read)
+        try:
+            profile = self.profile(account, profile_id)
+        except BaseException:
+            pending.cancel()
+            raise
+        return profile, pending.result()
 
     def create_profile(self, account: str, body: ProfileCreate) -> Profile:
         """A new profile in the account's first free slot; 409 profile_limit when all
@@ -267,12 +286,12 @@ class ViewerService:
         """Titles in progress, most recently watched first. Finished movies drop out; a
         finished episode gives way to the next one (from 0), a finished last episode drops
         the series; titles not available here or above the profile's maturity are left out."""
-        profile = self.profile(account, profile_id)
+        profile, progresses = self._profile_and(
+            account, profile_id, lambda: self._repository.all_progress(account, profile_id)
+        )
         find = self._finder(territory, profile.maturity_level)
         items: list[ContinueItem] = []
-        for progress in sorted(
-            self._repository.all_progress(account, profile.id), key=rules.order, reverse=True
-        ):
+        for progress in sorted(progresses, key=rules.order, reverse=True):
             doc = find(progress.title_id)
             if doc is None:
                 continue
@@ -306,9 +325,10 @@ class ViewerService:
     ) -> HistoryPage:
         """Viewing sessions, newest first. Every session is listed; its card is None when
         the title is no longer available here (or is above the profile's maturity)."""
-        profile = self.profile(account, profile_id)
-        entries, next_cursor = self._repository.history(
-            account, profile.id, limit=limit, cursor=cursor
+        profile, (entries, next_cursor) = self._profile_and(
+            account,
+            profile_id,
+            lambda: self._repository.history(account, profile_id, limit=limit, cursor=cursor),
         )
         find = self._finder(territory, profile.maturity_level)
         items = []
@@ -330,10 +350,12 @@ class ViewerService:
         self, account: str, profile_id: str, *, territory: str, accept_language: str | None
     ) -> MyList:
         """Listed titles in the order they were added, those this profile can watch here."""
-        profile = self.profile(account, profile_id)
+        profile, entries = self._profile_and(
+            account, profile_id, lambda: self._repository.my_list(account, profile_id)
+        )
         find = self._finder(territory, profile.maturity_level)
         items = []
-        for entry in self._repository.my_list(account, profile.id):
+        for entry in entries:
             doc = find(entry.title_id)
             if doc is not None:
                 items.append(
