@@ -413,12 +413,12 @@ class ViewerService:
     def _finder(self, territory: str, maturity_level: int | None = None) -> Finder:
         """Looks titles up in the current snapshot: None unless licensed here now (and, with
         a maturity level, suitable for it)."""
-        titles = self._catalog.snapshot().titles
-        now = self._clock()
+        snapshot = self._catalog.snapshot()
+        now = self._clock().astimezone(UTC)
 
         def find(title_id: str) -> TitleDocument | None:
-            doc = titles.get(title_id)
-            if doc is None or not availability.licensed(doc.licences, territory, now):
+            doc = snapshot.titles.get(title_id)
+            if doc is None or not snapshot.licensed(title_id, territory, now):
                 return None
             if maturity_level is not None and not rules.suitable(doc, maturity_level):
                 return None
