@@ -47,4 +47,5 @@ def choose(
 
 
 def moto_command(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    """moto's server, under the garbage-collector policy of ``flixstack.local.moto_server``."""
+    return [sys.executable, "-m", "flixstack.local.moto_server", "-H", host, "-p", str(port)]
