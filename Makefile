@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
 UP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install up test lint typecheck pytest bench layer clean
+.PHONY: help install browser up test lint typecheck pytest bench layer clean
 
 help:
 	@echo "make up      run the whole platform locally (emulator, resources, API) and print its URLs"
@@ -21,7 +22,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The browser code's npm packages (hls.js for the player page), from the lockfile.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
+
+# Debian's chromium for the real-browser tests (Playwright drives it; it never downloads one).
+browser:
+	@command -v chromium >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # The last line is a plain command so make execs it directly: flixstack is make's child
 # and shuts down when make is interrupted (see flixstack.local.supervisor).
@@ -35,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -11,12 +11,41 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, AnyHttpUrl, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flixstack.spec import Naming
 
 LOCAL_STAGE = "local"
+CHECKOUT = Path(__file__).resolve().parent.parent
+"""The source checkout the package runs from (``flixstack up`` runs from one)."""
+Territory = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class CdnEndpoint(BaseModel):
+    """One CDN that serves the media bucket (a CloudFront distribution, another vendor's
+    CDN, or a local edge), as the playback API ranks them."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
+    base_url: AnyHttpUrl
+    """Media keys are served under it: ``<base_url>/titles/<title>/<version>/hls/...``."""
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    """Share of viewers who get this CDN first, among the healthy ones."""
+    territories: dict[Territory, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Per-territory weights replacing ``weight`` there (0: never first in that territory)."""
+    enabled: bool = True
+    """The operator's switch: a disabled CDN is never offered."""
+    health_url: AnyHttpUrl | None = None
+    """Probed by the API in the background; while it fails, the CDN is not offered."""
 
 
 class Settings(BaseSettings):
@@ -72,7 +101,30 @@ class Settings(BaseSettings):
     catalog_refresh_s: Annotated[float, Field(ge=0)] = 2.0
     """How often the near-cache checks for a newer catalog snapshot (in the background)."""
 
+    # --- playback and delivery ----------------------------------------------------------
+    cdns: list[CdnEndpoint] = Field(default_factory=list)
+    """The CDNs playback offers, as a JSON list of CdnEndpoint objects."""
+    cdn_health_interval_s: Annotated[float, Field(gt=0)] = 5.0
+    cdn_cookie_domain: str | None = None
+    """Domain attribute of the signed cookies: the parent domain of the CDNs' hostnames
+    (e.g. ``example.com`` for cdn1.example.com and cdn2.example.com); None for host-only
+    cookies (every local edge shares the host 127.0.0.1)."""
+    playback_margin_s: Annotated[int, Field(ge=0)] = 1800
+    """Signed access lasts the title's runtime plus this margin..."""
+    playback_max_s: Annotated[int, Field(ge=60)] = 6 * 3600
+    """...but never longer than this."""
+    api_base_url: str = ""
+    """Public base URL of the API; HLS playlists name ``<api_base_url>/keys/<asset>`` as
+    their key URI (empty: the root-relative ``/keys/<asset>``)."""
+    edge_cache_bytes: Annotated[int, Field(ge=0)] = 256 * 2**20
+    web_dir: Path = CHECKOUT / "web"
+    """The npm project whose packages the player page loads (``npm ci`` installs them)."""
+    """Size of a local edge's LRU byte cache."""
+
     # --- media pipeline -------------------------------------------------------------------
+    protect_media: bool = True
+    """Encrypt HLS segments with a per-asset AES-128 key (no DASH then); false packages
+    clear HLS and DASH, for content anyone may watch (trailers, previews)."""
     media_base_url: str = ""
     """Public base URL of the media bucket's content (a CDN, or the local edge)."""
 

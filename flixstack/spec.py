@@ -94,6 +94,22 @@ class StreamSpec:
 
 
 @dataclass(frozen=True)
+class KeySpec:
+    """A symmetric KMS key, found by its alias."""
+
+    logical: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Secrets Manager secret (a JSON object)."""
+
+    logical: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class UserPoolSpec:
     logical: str
     purpose: str
@@ -148,7 +164,13 @@ JOBS = TableSpec(
     indexes=(JOBS_BY_TITLE,),
     ttl_attribute="expires_at",
 )
-TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS)
+CONTENT_KEYS = TableSpec(
+    logical="keys",
+    purpose="per-asset content keys (AES-128), each wrapped by the media KMS key",
+    partition=PK,
+    sort=SK,
+)
+TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS, CONTENT_KEYS)
 
 # --- buckets ---------------------------------------------------------------------------------
 INGEST = BucketSpec("ingest", "uploaded masters and subtitle sidecars")
@@ -252,6 +274,15 @@ NOTIFICATIONS: tuple[NotificationSpec, ...] = (MASTER_UPLOADED,)
 EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
 STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
 
+# --- keys and secrets ----------------------------------------------------------------------
+MEDIA_KEY = KeySpec("media", "media at rest and the content keys that encrypt HLS segments")
+KEYS: tuple[KeySpec, ...] = (MEDIA_KEY,)
+CDN_SIGNING = SecretSpec(
+    "cdn-signing",
+    'CloudFront signed-cookie key: {"key_pair_id": <public key id>, "private_key": <PEM>}',
+)
+SECRETS: tuple[SecretSpec, ...] = (CDN_SIGNING,)
+
 # --- identity --------------------------------------------------------------------------------
 ADMIN_GROUP = "admin"
 USER_POOL = UserPoolSpec(
@@ -266,7 +297,7 @@ USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
 
 def resource_count() -> int:
     """How many resources a deployment of the spec has (what /health lists)."""
-    groups = (TABLES, BUCKETS, QUEUES, NOTIFICATIONS, STREAMS, USER_POOLS)
+    groups = (TABLES, BUCKETS, QUEUES, NOTIFICATIONS, STREAMS, KEYS, SECRETS, USER_POOLS)
     return sum(len(group) for group in groups)
 
 
@@ -313,6 +344,12 @@ class Naming:
 
     def user_pool(self, spec: UserPoolSpec) -> str:
         return f"{self.prefix}-{spec.logical}"
+
+    def key_alias(self, spec: KeySpec) -> str:
+        return f"alias/{self.prefix}-{spec.logical}"
+
+    def secret(self, spec: SecretSpec) -> str:
+        return f"{self.prefix}/{spec.logical}"
 
 
 # --- item keys (single-table design) ------------------------------------------------------
@@ -438,3 +475,22 @@ def rating_prefix(profile_id: str) -> str:
 
 def rating_sk(profile_id: str, title_id: str) -> str:
     return f"{rating_prefix(profile_id)}{title_id}"
+
+
+ACCOUNT_ENTITY = "account"
+ACCOUNT_SK = "ACCOUNT"
+"""An account's own item (its status); absent means an active account with defaults."""
+
+# --- keys table ------------------------------------------------------------------------------
+CONTENT_KEY_ENTITY = "content-key"
+CONTENT_KEY_SK = "KEY"
+
+
+def content_key_pk(asset_version: str) -> str:
+    """One content key per packaged asset version (the transcode job id)."""
+    return f"ASSET#{asset_version}"
+
+
+def content_key_path(asset_version: str) -> str:
+    """The API path of an asset's key: HLS playlists name it as their ``EXT-X-KEY`` URI."""
+    return f"/keys/{asset_version}"

@@ -10,13 +10,15 @@ if str(ROOT) not in sys.path:  # Pulumi runs this file with infra/ as the progra
 import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
+from flixstack import spec  # noqa: E402
 from infra import outputs, packaging  # noqa: E402
 from infra.components.api import Api, ApiArgs  # noqa: E402
+from infra.components.cdn import Cdn, CdnArgs  # noqa: E402
 from infra.components.data import Data, DataArgs  # noqa: E402
 from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
 from infra.components.identity import Identity, IdentityArgs  # noqa: E402
 from infra.components.messaging import Messaging, MessagingArgs  # noqa: E402
-from infra.components.storage import Storage, StorageArgs  # noqa: E402
+from infra.components.storage import ReplicaArgs, Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.config import StackConfig  # noqa: E402
 
@@ -39,14 +41,47 @@ python = PythonRuntime(
     ),
 )
 
+# The media replica's region gets a provider of its own, passed to the components that
+# create or configure resources there.
+replica = (
+    ReplicaArgs(
+        region=config.media_replica_region,
+        provider=aws.Provider("media-replica", region=config.media_replica_region),
+    )
+    if config.media_replica_region
+    else None
+)
 storage = Storage(
     "storage",
     StorageArgs(
         naming=naming,
         account_id=account_id,
+        region=config.region,
         ingest_glacier_days=config.ingest_glacier_days,
         noncurrent_expiry_days=config.noncurrent_expiry_days,
         log_retention_days=config.log_retention_days,
+        force_destroy=config.force_destroy,
+        replica=replica,
+        cdn_reads_media=True,
+    ),
+)
+cdn = Cdn(
+    "cdn",
+    CdnArgs(
+        naming=naming,
+        account_id=account_id,
+        distributions=config.cdns,
+        media=storage.media,
+        media_replica=storage.media_replica,
+        logs_bucket_domain_name=storage.bucket_domain_names[spec.LOGS.logical],
+        signing_public_key=config.cdn_signing_public_key,
+        signing_private_key=config.cdn_signing_private_key,
+        web_origins=config.cdn_web_origins,
+        price_class=config.cdn_price_class,
+        viewer_protocol_policy=config.cdn_viewer_protocol_policy,
+        certificate_arn=config.cdn_certificate_arn,
+        geo_restriction=config.cdn_geo_restriction,
+        origin_shield_region=config.cdn_origin_shield_region,
         force_destroy=config.force_destroy,
     ),
 )
@@ -75,13 +110,20 @@ identity_environment = {
     "FLIXSTACK_USER_POOL_ID": identity.user_pool_id,
     "FLIXSTACK_USER_POOL_CLIENT_IDS": pulumi.Output.json_dumps(identity.client_ids),
 }
+# The CDNs playback ranks, and where poster links point.
+playback_environment: dict[str, pulumi.Input[str]] = {
+    "FLIXSTACK_CDNS": pulumi.Output.json_dumps(cdn.cdns),
+    "FLIXSTACK_MEDIA_BASE_URL": cdn.media_base_url,
+}
+if config.cdn_cookie_domain:
+    playback_environment["FLIXSTACK_CDN_COOKIE_DOMAIN"] = config.cdn_cookie_domain
 api = Api(
     "api",
     ApiArgs(
         naming=naming,
         code=code,
         layer_arn=python.layer_arn,
-        environment={**runtime_environment, **identity_environment},
+        environment={**runtime_environment, **identity_environment, **playback_environment},
         table_arns=data.table_arns,
         bucket_arns=storage.bucket_arns,
         queue_arns=messaging.queue_arns,
@@ -89,7 +131,8 @@ api = Api(
         user_pool_arn=identity.user_pool_arn,
         issuer=identity.issuer,
         client_ids=identity.client_ids,
-        kms_key_arns={"media": storage.media_key_arn},
+        kms_key_arns={spec.MEDIA_KEY.logical: storage.media_key_arn},
+        secret_arns={spec.CDN_SIGNING.logical: cdn.signing_secret_arn},
         log_retention_days=config.log_retention_days,
         throttle_rate=config.api_throttle_rate,
         throttle_burst=config.api_throttle_burst,
@@ -121,6 +164,9 @@ transcoding = Transcoding(
         security_group_ids=config.transcode_security_group_ids,
         assign_public_ip=config.transcode_assign_public_ip,
         force_destroy=config.force_destroy,
+        # No cycle: the API does not depend on transcoding. Without the trailing slash of
+        # the stage URL, key URIs are `<url>/keys/<asset>`.
+        api_base_url=api.url.apply(lambda url: url.rstrip("/")),
     ),
 )
 
@@ -146,3 +192,12 @@ pulumi.export(outputs.TRANSCODE_DISPATCH_FUNCTION, transcoding.dispatch_function
 pulumi.export(outputs.TRANSCODE_RETRY_FUNCTION, transcoding.retry_function_name)
 pulumi.export(outputs.TRANSCODE_SUBNETS, transcoding.subnet_ids)
 pulumi.export(outputs.TRANSCODE_SECURITY_GROUPS, transcoding.security_group_ids)
+pulumi.export(outputs.CDNS, cdn.cdns)
+pulumi.export(outputs.CDN_DISTRIBUTION_IDS, cdn.distribution_ids)
+pulumi.export(outputs.CDN_DOMAIN_NAMES, cdn.domain_names)
+pulumi.export(outputs.CDN_KEY_PAIR_ID, cdn.key_pair_id)
+pulumi.export(outputs.CDN_SIGNING_SECRET_ARN, cdn.signing_secret_arn)
+pulumi.export(
+    outputs.MEDIA_REPLICA_BUCKET,
+    storage.media_replica.bucket_name if storage.media_replica else None,
+)

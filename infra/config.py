@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pulumi
 
 from flixstack.spec import Naming
+from infra.components.cdn import (
+    PRICE_CLASSES,
+    VIEWER_PROTOCOL_POLICIES,
+    WEB_ORIGIN,
+    CdnDistribution,
+    GeoRestriction,
+    load_public_key,
+)
 
 NAMESPACE = "flixstack"
 
@@ -54,6 +62,30 @@ class StackConfig:
     transcoder_image_tag: str | None = None
     """None: the digest of the image's build context (``packaging.image_tag``), which CI
     pushes before ``pulumi up``. Set it to deploy an image built elsewhere."""
+    # --- playback and delivery ----------------------------------------------------------------
+    cdns: tuple[CdnDistribution, ...] = field(
+        default=(CdnDistribution("cloudfront-a"), CdnDistribution("cloudfront-b"))
+    )
+    """The CloudFront distributions (at least two), in the playback API's CDN list."""
+    cdn_price_class: str = "PriceClass_100"
+    cdn_viewer_protocol_policy: str = "redirect-to-https"
+    cdn_certificate_arn: str | None = None
+    """An ACM certificate in us-east-1 covering every CDN alias; None: CloudFront's own
+    certificate on the ``*.cloudfront.net`` domains (and then no aliases)."""
+    cdn_geo_restriction: GeoRestriction | None = None
+    cdn_origin_shield_region: str | None = None
+    cdn_web_origins: tuple[str, ...] = ("http://localhost:8000",)
+    """Origins of the pages that play media (CORS with credentials)."""
+    cdn_cookie_domain: str | None = None
+    """Parent domain of every CDN alias, where the API sets the signed cookies. Browsers
+    send cookies only to the domain that set them or its subdomains, so on AWS the API and
+    the CDNs need custom domains under it (``*.cloudfront.net`` cannot share cookies)."""
+    cdn_signing_public_key: str = ""
+    """PEM of the RSA 2048 key CloudFront verifies signed cookies with (``load`` requires it)."""
+    cdn_signing_private_key: pulumi.Input[str] = ""
+    """PEM of its private half, a Pulumi secret (``load`` requires it)."""
+    media_replica_region: str | None = None
+    """A second region for the media replica the CDN fails over to; None: single region."""
 
     def __post_init__(self) -> None:
         if self.ingest_glacier_days < 1:
@@ -83,6 +115,57 @@ class StackConfig:
             raise ValueError(
                 "flixstack:transcoderImageTag must be an immutable image tag (not 'latest')"
             )
+        self._check_cdn()
+
+    def _check_cdn(self) -> None:
+        names = [cdn.name for cdn in self.cdns]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError("flixstack:cdns must list at least two CDNs with distinct names")
+        if self.cdn_price_class not in PRICE_CLASSES:
+            raise ValueError(f"flixstack:cdnPriceClass must be one of {PRICE_CLASSES}")
+        if self.cdn_viewer_protocol_policy not in VIEWER_PROTOCOL_POLICIES:
+            raise ValueError(
+                f"flixstack:cdnViewerProtocolPolicy must be one of {VIEWER_PROTOCOL_POLICIES}"
+            )
+        aliases = [alias for cdn in self.cdns for alias in cdn.aliases]
+        if self.cdn_certificate_arn is None and aliases:
+            raise ValueError("flixstack:cdns aliases need flixstack:cdnCertificateArn")
+        if self.cdn_certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE.match(
+            self.cdn_certificate_arn
+        ):
+            raise ValueError(
+                "flixstack:cdnCertificateArn must be an ACM certificate in us-east-1 "
+                "(CloudFront's region for certificates)"
+            )
+        if self.cdn_cookie_domain is not None:
+            outside = [
+                cdn.name
+                for cdn in self.cdns
+                if not any(a.endswith(f".{self.cdn_cookie_domain}") for a in cdn.aliases[:1])
+            ]
+            if outside:
+                raise ValueError(
+                    f"flixstack:cdnCookieDomain: the first alias of CDNs {outside} is not "
+                    f"under {self.cdn_cookie_domain}, so they would never get the cookies"
+                )
+        bad_origins = [o for o in self.cdn_web_origins if not WEB_ORIGIN.match(o)]
+        if bad_origins or not self.cdn_web_origins:
+            raise ValueError(
+                f"flixstack:cdnWebOrigins are origins (scheme://host[:port]): {bad_origins}"
+            )
+        for key, region in (
+            ("cdnOriginShieldRegion", self.cdn_origin_shield_region),
+            ("mediaReplicaRegion", self.media_replica_region),
+        ):
+            if region is not None and not _REGION.match(region):
+                raise ValueError(f"flixstack:{key} must be a region name such as us-west-2")
+        if self.media_replica_region == self.region:
+            raise ValueError("flixstack:mediaReplicaRegion must differ from aws:region")
+        if self.cdn_signing_public_key:
+            try:
+                load_public_key(self.cdn_signing_public_key)
+            except ValueError as exc:
+                raise ValueError(f"flixstack:cdnSigningPublicKey: {exc}") from exc
 
     def naming(self, bucket_suffix: str) -> Naming:
         return Naming(self.stage, bucket_suffix)
@@ -127,7 +210,35 @@ class StackConfig:
                 "transcodeDispatchConcurrency", default["transcode_dispatch_concurrency"]
             ),
             transcoder_image_tag=config.get("transcoderImageTag"),
+            cdns=tuple(CdnDistribution.from_config(cdn) for cdn in config.get_object("cdns") or ())
+            or default["cdns"],
+            cdn_price_class=config.get("cdnPriceClass", default["cdn_price_class"]),
+            cdn_viewer_protocol_policy=config.get(
+                "cdnViewerProtocolPolicy", default["cdn_viewer_protocol_policy"]
+            ),
+            cdn_certificate_arn=config.get("cdnCertificateArn"),
+            cdn_geo_restriction=_geo_restriction(config.get_object("cdnGeoRestriction")),
+            cdn_origin_shield_region=config.get("cdnOriginShieldRegion"),
+            cdn_web_origins=tuple(config.get_object("cdnWebOrigins") or default["cdn_web_origins"]),
+            cdn_cookie_domain=config.get("cdnCookieDomain"),
+            cdn_signing_public_key=config.require("cdnSigningPublicKey"),
+            cdn_signing_private_key=config.require_secret("cdnSigningPrivateKey"),
+            media_replica_region=config.get("mediaReplicaRegion"),
         )
+
+
+def _geo_restriction(value: Any) -> GeoRestriction | None:
+    """``{"type": "whitelist" | "blacklist", "locations": ["US", ...]}``, or absent."""
+    if not value:
+        return None
+    unknown = set(value) - {"type", "locations"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)} in flixstack:cdnGeoRestriction")
+    return GeoRestriction(type=value.get("type"), locations=tuple(value.get("locations") or ()))
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
 
 
 # What Docker and ECR accept as a tag.

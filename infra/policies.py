@@ -110,20 +110,28 @@ TABLE_READ_WRITE = (
 def api_function_policy(
     *,
     table_arns: Sequence[str],
+    content_keys_table_arn: str,
     bucket_arns: Sequence[str],
     queue_arns: Sequence[str],
     stream_arns: Sequence[str],
     user_pool_arns: Sequence[str],
     kms_key_arns: Sequence[str],
+    secret_arns: Sequence[str],
     log_group_arn: str,
 ) -> str:
-    """Least privilege for the API Lambda: named resources only, no wildcard actions."""
+    """Least privilege for the API Lambda: named resources only, no wildcard actions.
+
+    The content keys table is apart from the others: the API only reads a key (and
+    describes the table for ``/health``); the transcoder writes them."""
     return document(
         logs(log_group_arn),
         allow(
             "Tables",
             TABLE_READ_WRITE,
             [*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
+        ),
+        allow(
+            "ContentKeys", ["dynamodb:DescribeTable", "dynamodb:GetItem"], [content_keys_table_arn]
         ),
         allow("Buckets", ["s3:ListBucket", "s3:GetBucketLocation"], bucket_arns),
         allow(
@@ -146,8 +154,109 @@ def api_function_policy(
             stream_arns,
         ),
         allow("UserPools", ["cognito-idp:DescribeUserPool"], user_pool_arns),
-        allow("Keys", ["kms:Decrypt", "kms:GenerateDataKey"], kms_key_arns),
+        allow("Keys", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], kms_key_arns),
+        # The CDN signing key (GetSecretValue); DescribeSecret is /health's inventory.
+        allow(
+            "Secrets",
+            ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            secret_arns,
+        ),
         tracing(),
+    )
+
+
+# --- media delivery and replication ------------------------------------------------------------
+CLOUDFRONT = "cloudfront.amazonaws.com"
+
+
+def account_root(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def cloudfront_reads(bucket_arn: str, distribution_arns: Sequence[str]) -> Statement:
+    """CloudFront (origin access control) may read published titles, on behalf of exactly
+    these distributions (``aws:SourceArn``): no other distribution, in any account."""
+    return {
+        "Sid": "CloudFrontReadsTitles",
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDFRONT},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/{spec.MEDIA_TITLES_PREFIX}*",
+        "Condition": {"StringEquals": {"aws:SourceArn": sorted(distribution_arns)}},
+    }
+
+
+def media_bucket_policy(bucket_arn: str, distribution_arns: Sequence[str]) -> str:
+    """A media bucket (the primary or a replica): TLS only, and read by the CDN's
+    distributions through origin access control. Nothing else is public."""
+    return document(
+        deny_insecure_transport(bucket_arn), cloudfront_reads(bucket_arn, distribution_arns)
+    )
+
+
+def media_key_policy(account_id: str, distribution_arns: Sequence[str]) -> str:
+    """The key policy of a media KMS key: the account administers and uses it through IAM
+    (the default key policy), and CloudFront may decrypt the SSE-KMS objects it reads
+    through origin access control, on behalf of exactly these distributions."""
+    return document(
+        {
+            "Sid": "AccountUsesIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudFrontDecryptsMedia",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDFRONT},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": sorted(distribution_arns)}},
+        },
+    )
+
+
+REPLICATION_READ = (
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionTagging",
+)
+REPLICATION_WRITE = ("s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags")
+
+
+def replication_policy(
+    *,
+    source_bucket_arn: str,
+    source_key_arn: str,
+    source_region: str,
+    replica_bucket_arn: str,
+    replica_key_arn: str,
+    replica_region: str,
+) -> str:
+    """The S3 replication role of the media bucket: reads object versions (with their tags,
+    so archived titles stay archived) under ``titles/`` of the source, decrypts them with the
+    source key and re-encrypts them with the replica's key, each only through S3 in that key's
+    region (``kms:ViaService``), and writes them into the replica."""
+    titles = spec.MEDIA_TITLES_PREFIX
+    return document(
+        allow(
+            "SourceBucket", ["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_bucket_arn]
+        ),
+        allow("SourceObjects", REPLICATION_READ, [f"{source_bucket_arn}/{titles}*"]),
+        allow("ReplicaObjects", REPLICATION_WRITE, [f"{replica_bucket_arn}/{titles}*"]),
+        allow(
+            "DecryptSource",
+            ["kms:Decrypt"],
+            [source_key_arn],
+            {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}},
+        ),
+        allow(
+            "EncryptReplica",
+            ["kms:Encrypt", "kms:GenerateDataKey"],
+            [replica_key_arn],
+            {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}},
+        ),
     )
 
 
@@ -199,6 +308,7 @@ def transcoder_task_policy(
     media_bucket_arn: str,
     artifacts_bucket_arn: str,
     table_arns: Sequence[str],
+    content_keys_table_arn: str,
     queue_arn: str,
     dead_letter_arn: str,
     media_key_arn: str,
@@ -206,7 +316,11 @@ def transcoder_task_policy(
     """The worker container: reads masters and sidecars, writes packaged titles, keeps its
     job and the title in DynamoDB, writes the catalog snapshot when a published title gets
     new media, consumes the transcode queue (``poll``) and marks the jobs of dead-lettered
-    messages failed. Object access is limited to the spec's key prefixes."""
+    messages failed. Object access is limited to the spec's key prefixes.
+
+    Content keys: it asks KMS for a data key under the media key and stores the wrapped key
+    (a conditional PutItem); a retried job reads back and unwraps the key its first attempt
+    stored (GetItem, Decrypt), so segments of either attempt decrypt with one key."""
     return document(
         allow(
             "ReadUploads",
@@ -236,6 +350,7 @@ def transcoder_task_policy(
         allow(
             "Tables", TASK_TABLE_ACCESS, [*table_arns, *(f"{arn}/index/*" for arn in table_arns)]
         ),
+        allow("ContentKeys", ["dynamodb:GetItem", "dynamodb:PutItem"], [content_keys_table_arn]),
         allow("Queue", QUEUE_CONSUME, [queue_arn]),
         allow("DeadLetters", ["sqs:GetQueueUrl", "sqs:ReceiveMessage"], [dead_letter_arn]),
     )

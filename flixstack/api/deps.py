@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
@@ -20,6 +22,7 @@ from flixstack.auth.tokens import Principal
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
+from flixstack.aws.key_store import KmsContentKeys
 from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.aws.tiering import S3MediaTiering
@@ -29,6 +32,9 @@ from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
 from flixstack.media.uploads import IngestService
+from flixstack.playback import signing
+from flixstack.playback.cdn import CdnHealth
+from flixstack.playback.service import Delivery, PlaybackService
 from flixstack.settings import Settings
 from flixstack.viewers.service import ViewerService
 
@@ -45,6 +51,7 @@ class Services:
     auth: Authenticator
     account_limits: RateLimiter
     viewers: ViewerService
+    playback: PlaybackService
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -59,6 +66,7 @@ class Services:
             S3MediaTiering(clients.s3, naming.bucket(spec.MEDIA)),
         )
         view = CatalogView(cache, settings.media_base_url)
+        viewer_store = DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb)
         return cls(
             settings=settings,
             clients=clients,
@@ -75,14 +83,50 @@ class Services:
             ),
             auth=Authenticator(settings, clients),
             account_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
-            viewers=ViewerService(
-                DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb), cache, view
+            viewers=ViewerService(viewer_store, cache, view),
+            playback=PlaybackService(
+                cache,
+                viewer_store,
+                KmsContentKeys(
+                    naming.table(spec.CONTENT_KEYS),
+                    naming.key_alias(spec.MEDIA_KEY),
+                    clients.dynamodb,
+                    clients.kms,
+                ),
+                _delivery(settings, clients),
             ),
         )
 
 
+def _delivery(settings: Settings, clients: AwsClients) -> Delivery:
+    """CDNs, their health, and the signing key (read from its secret on first use)."""
+
+    @cache
+    def key() -> signing.SigningKey:
+        return signing.load_signing_key(clients.secretsmanager, settings.naming)
+
+    def sign(resource: str, expires: datetime) -> dict[str, str]:
+        return signing.signed_cookies(key(), resource, expires)
+
+    health = CdnHealth(settings.cdns, settings.cdn_health_interval_s)
+    return Delivery(
+        cdns=tuple(settings.cdns),
+        healthy=health.healthy,
+        sign=sign,
+        resource=signing.asset_resource,
+        key_base_url=settings.api_base_url,
+        cookie_domain=settings.cdn_cookie_domain,
+        margin_s=settings.playback_margin_s,
+        max_s=settings.playback_max_s,
+    )
+
+
 def _services(request: Request) -> Services:
     return cast(Services, request.app.state.services)
+
+
+async def _settings(request: Request) -> Settings:
+    return _services(request).settings
 
 
 async def _health(request: Request) -> HealthService:
@@ -103,6 +147,10 @@ async def _ingest(request: Request) -> IngestService:
 
 async def _viewers(request: Request) -> ViewerService:
     return _services(request).viewers
+
+
+async def _playback(request: Request) -> PlaybackService:
+    return _services(request).playback
 
 
 def _principal(
@@ -163,11 +211,13 @@ async def _if_match(if_match: Annotated[str | None, Header(alias="If-Match")] = 
     return int(match[1])
 
 
+SettingsDep = Annotated[Settings, Depends(_settings)]
 HealthDep = Annotated[HealthService, Depends(_health)]
 CatalogAdminDep = Annotated[CatalogAdmin, Depends(_catalog_admin)]
 CatalogViewDep = Annotated[CatalogView, Depends(_catalog_view)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 ViewersDep = Annotated[ViewerService, Depends(_viewers)]
+PlaybackDep = Annotated[PlaybackService, Depends(_playback)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

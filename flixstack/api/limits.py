@@ -1,8 +1,8 @@
 """Request limits applied before any route: per source IP rate, and body size.
 
 The per-account rate is applied where the account is known (when its token is
-verified, in :mod:`flixstack.api.deps`). The media edge is exempt: players fetch many
-segments, and on AWS a CDN serves them, not the API.
+verified, in :mod:`flixstack.api.deps`). Media segments never reach the API: CDNs (the
+local edges) serve them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import math
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flixstack.auth.ratelimit import RateLimiter
-
-EXEMPT_PREFIXES = ("/media/",)
 
 
 async def _reply(
@@ -42,7 +40,7 @@ class RequestLimits:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope["path"]).startswith(EXEMPT_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
@@ -102,4 +104,14 @@ class AwsClients:
     @property
     def sts(self) -> STSClient:
         client: STSClient = self.client("sts")
+        return client
+
+    @property
+    def kms(self) -> KMSClient:
+        client: KMSClient = self.client("kms")
+        return client
+
+    @property
+    def secretsmanager(self) -> SecretsManagerClient:
+        client: SecretsManagerClient = self.client("secretsmanager")
         return client

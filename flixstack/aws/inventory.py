@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
 
-Kind = Literal["table", "bucket", "queue", "notification", "stream", "user_pool"]
+Kind = Literal["table", "bucket", "queue", "notification", "stream", "key", "secret", "user_pool"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ class Inventory:
         for stream in spec.STREAMS:
             name = self.naming.stream(stream)
             yield "stream", stream.logical, name, partial(self._stream, name)
+        for key in spec.KEYS:
+            name = self.naming.key_alias(key)
+            yield "key", key.logical, name, partial(self._key, name)
+        for secret in spec.SECRETS:
+            name = self.naming.secret(secret)
+            yield "secret", secret.logical, name, partial(self._secret, name)
         for pool in spec.USER_POOLS:
             name = self.naming.user_pool(pool)
             yield "user_pool", pool.logical, name, partial(self._user_pool, name)
@@ -115,6 +121,19 @@ class Inventory:
     def _stream(self, name: str) -> str:
         summary = self.clients.kinesis.describe_stream_summary(StreamName=name)
         return str(summary["StreamDescriptionSummary"]["StreamStatus"])
+
+    def _key(self, alias: str) -> str:
+        metadata = self.clients.kms.describe_key(KeyId=alias)["KeyMetadata"]
+        state = metadata.get("KeyState", "")
+        if state != "Enabled":
+            raise LookupError(f"key {metadata['KeyId']} is {state}")
+        return metadata["KeyId"]
+
+    def _secret(self, name: str) -> str:
+        described = self.clients.secretsmanager.describe_secret(SecretId=name)
+        if "DeletedDate" in described:
+            raise LookupError("scheduled for deletion")
+        return "exists"
 
     def _user_pool(self, name: str) -> str:
         if self.user_pool_id is not None:  # known id: one Describe, no account-wide listing

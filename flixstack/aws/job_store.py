@@ -192,10 +192,13 @@ class DynamoJobRepository:
 
     def publication(self, job_id: str, owner: str, published: Asset) -> TransactWriteItemTypeDef:
         """The job's half of the publish transaction (the catalog adds the title's half)."""
+        # a protected asset has no DASH manifest: the attribute goes rather than holds null
+        dash = ", #dash = :dash" if published.dash_manifest else ""
         expression = (
             f"{STEP}, #state = :PUBLISHED, #stage = :published, #percent = :hundred,"
-            " #asset_version = :asset_version, #master = :master, #dash = :dash,"
-            " #renditions = :renditions ADD #publish_count :one REMOVE #lease"
+            f" #asset_version = :asset_version, #master = :master{dash},"
+            " #renditions = :renditions ADD #publish_count :one"
+            f" REMOVE #lease{'' if dash else ', #dash'}"
         )
         condition = f"{HELD_BY_ME} AND #state = :PACKAGING"
         names, values = _used(

@@ -18,7 +18,14 @@ from botocore.exceptions import ClientError
 from flixstack import cursors, spec
 from flixstack.aws.dynamo import Item, Table, domain_error, from_attributes, to_attributes
 from flixstack.errors import Conflict, InvalidInput, NotFound
-from flixstack.viewers.models import HistoryEntry, ListEntry, Profile, Progress, Rating
+from flixstack.viewers.models import (
+    Account,
+    HistoryEntry,
+    ListEntry,
+    Profile,
+    Progress,
+    Rating,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -119,6 +126,26 @@ class DynamoViewerRepository:
             yield from items
             if start is None:
                 return
+
+    # --- the account -------------------------------------------------------------------------
+    def account(self, account: str) -> Account:
+        """The account's own item; an account without one is active."""
+        try:
+            item = self._table.get(self._key(account, spec.ACCOUNT_SK), "account")
+        except NotFound:
+            return Account()
+        return Account.model_validate(item)
+
+    def save_account(self, account: str, state: Account) -> None:
+        """Writes the account's item if it is still at the version before ``state``'s."""
+        item = self._item(account, spec.ACCOUNT_SK, spec.ACCOUNT_ENTITY, state.model_dump())
+        self._put(
+            item,
+            f"account {account}",
+            f"{IS_NEW} OR {VERSION_MATCHES}",
+            {"#version": spec.VERSION_ATTR},
+            {":expected": state.version - 1},
+        )
 
     # --- profiles ----------------------------------------------------------------------------
     def profiles(self, account: str) -> list[Profile]:

@@ -121,18 +121,25 @@ class RenditionSummary(BaseModel):
     bandwidth: int
 
 
+Protection = Literal["none", "aes-128"]
+
+
 class Asset(BaseModel):
     """One packaged, playable version of a title or episode (``titles/<id>/<version>/``)."""
 
     version: str
     master_playlist: str
-    dash_manifest: str
+    dash_manifest: str | None = None
+    """None for an AES-128 protected asset: HLS only (DASH would need CENC)."""
     poster: str
     thumbnails_vtt: str
     duration_s: float
     renditions: list[RenditionSummary]
     subtitle_languages: list[str]
     has_audio: bool
+    protection: Protection = "none"
+    """``aes-128``: the HLS segments are encrypted; players fetch the key from
+    ``/keys/<version>`` (``spec.content_key_path``)."""
     published_at: str
 
 

@@ -51,6 +51,10 @@ class CatalogSnapshot:
         default_factory=dict
     )
     """Per territory, per title, its licence windows there (``start <= t < end``)."""
+    episode_titles: dict[str, str] = field(default_factory=dict)
+    """Episode id -> the series it belongs to."""
+    assets: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Asset version -> (title id, episode id or None): whose media a key or URL is."""
     memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
     """Values derived from this snapshot alone (cards per language), kept with it so they
     are dropped with it."""
@@ -77,6 +81,15 @@ class CatalogSnapshot:
                 if not spans:
                     territories.setdefault(licence.territory, []).append(title_id)
                 spans.append((licence.start, licence.end))
+        episode_titles: dict[str, str] = {}
+        assets: dict[str, tuple[str, str | None]] = {}
+        for doc in published.values():
+            if doc.asset is not None:
+                assets[doc.asset.version] = (doc.id, None)
+            for episode in doc.episodes.values():
+                episode_titles[episode.id] = doc.id
+                if episode.asset is not None:
+                    assets[episode.asset.version] = (doc.id, episode.id)
         return cls(
             version=version,
             titles=published,
@@ -87,6 +100,8 @@ class CatalogSnapshot:
                 territory: {title_id: tuple(spans) for title_id, spans in titles.items()}
                 for territory, titles in windows.items()
             },
+            episode_titles=episode_titles,
+            assets=assets,
         )
 
     def replacing(self, changes: dict[str, TitleDocument | None], version: int) -> CatalogSnapshot:

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.inventory import find_user_pool_id
+from flixstack.playback import signing
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
@@ -37,9 +38,25 @@ class Step:
 
 Report = Callable[[Step], None]
 
+SECRET_VALUES: dict[str, Callable[[], str]] = {
+    spec.CDN_SIGNING.logical: signing.new_secret_value,
+}
+"""How the bootstrap makes each secret's first value (locally; on AWS infra provides it)."""
+
 
 def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
+
+
+def _found(describe: Callable[[], object], missing: str) -> bool:
+    """Whether ``describe()`` finds its resource (False on the error code ``missing``)."""
+    try:
+        describe()
+    except ClientError as exc:
+        if _code(exc) != missing:
+            raise
+        return False
+    return True
 
 
 def _key_schema(partition: spec.Attr, sort: spec.Attr | None) -> list[KeySchemaElementTypeDef]:
@@ -77,7 +94,8 @@ def lifecycle_rule(rule: spec.LifecycleRule) -> dict[str, Any]:
 
 
 class Bootstrap:
-    """Ensures tables, buckets, queues (with dead-letter queues), streams and user pools."""
+    """Ensures tables, buckets, queues (with dead-letter queues), streams, KMS keys, secrets
+    and user pools."""
 
     def __init__(
         self, clients: AwsClients, naming: spec.Naming, report: Report | None = None
@@ -108,6 +126,10 @@ class Bootstrap:
             record("notification", notification.logical, self.ensure_notification(notification))
         for stream in spec.STREAMS:
             record("stream", self.naming.stream(stream), self.ensure_stream(stream))
+        for key in spec.KEYS:
+            record("key", self.naming.key_alias(key), self.ensure_key(key))
+        for secret in spec.SECRETS:
+            record("secret", self.naming.secret(secret), self.ensure_secret(secret))
         for pool in spec.USER_POOLS:
             record("user_pool", self.naming.user_pool(pool), self.ensure_user_pool(pool))
         return steps
@@ -279,6 +301,44 @@ class Bootstrap:
             StreamName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
         )
         return outcome
+
+    # --- KMS and Secrets Manager ---------------------------------------------------------
+    def ensure_key(self, key: spec.KeySpec) -> Outcome:
+        """A symmetric KMS key (yearly rotation) behind the spec's alias."""
+        kms = self.clients.kms
+        alias = self.naming.key_alias(key)
+        if _found(lambda: kms.describe_key(KeyId=alias), "NotFoundException"):
+            return "exists"
+        key_id = kms.create_key(
+            Description=f"{self.naming.prefix} {key.logical}: {key.purpose}",
+            KeySpec="SYMMETRIC_DEFAULT",
+            KeyUsage="ENCRYPT_DECRYPT",
+        )["KeyMetadata"]["KeyId"]
+        try:
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        except ClientError as exc:  # another bootstrap won the race: drop our key
+            if _code(exc) != "AlreadyExistsException":
+                raise
+            kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+            return "exists"
+        kms.enable_key_rotation(KeyId=key_id)
+        return "created"
+
+    def ensure_secret(self, secret: spec.SecretSpec) -> Outcome:
+        """Creates the secret with a freshly made value if absent; never overwrites one."""
+        secrets = self.clients.secretsmanager
+        name = self.naming.secret(secret)
+        if _found(lambda: secrets.describe_secret(SecretId=name), "ResourceNotFoundException"):
+            return "exists"
+        try:
+            secrets.create_secret(
+                Name=name, Description=secret.purpose, SecretString=SECRET_VALUES[secret.logical]()
+            )
+        except ClientError as exc:
+            if _code(exc) != "ResourceExistsException":
+                raise
+            return "exists"
+        return "created"
 
     # --- Cognito -------------------------------------------------------------------------
     def ensure_user_pool(self, pool: spec.UserPoolSpec) -> Outcome:

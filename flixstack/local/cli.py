@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -29,7 +30,7 @@ from flixstack.local.supervisor import ParentWatch, StartupError, Supervisor
 from flixstack.local.users import DEMO_ADMIN, Credentials
 from flixstack.media.ladder import LadderMode
 from flixstack.process import exit_with_parent
-from flixstack.settings import Settings
+from flixstack.settings import CdnEndpoint, Settings
 
 LADDERS: tuple[LadderMode, ...] = ("per-title", "fixed")
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -211,9 +212,13 @@ def up(
     seed_titles: Annotated[
         int, typer.Option(min=0, help="Titles to seed into an empty catalog (0: none).")
     ] = 200,
+    edge_ports: Annotated[
+        str | None,
+        typer.Option(help="Ports of the two CDN edges, as A,B (default: the API's +1 and +2)."),
+    ] = None,
 ) -> None:
-    """Run the whole platform locally: emulator, resources, a seeded catalog, API, worker.
-    Ctrl-C stops everything."""
+    """Run the whole platform locally: emulator, resources, a seeded catalog, API, worker,
+    and two CDN edges. Ctrl-C stops everything."""
     exit_with_parent(signal.SIGTERM)  # if `make` or a shell above us dies, shut down cleanly
     parent = ParentWatch()
     stop = threading.Event()
@@ -225,11 +230,16 @@ def up(
         signal.signal(sig, on_signal)
 
     settings = Settings()
-    if not _port_free(host, port):
-        console.print(
-            f"[red]Port {port} on {host} is in use.[/] Stop what uses it, or pass --port."
-        )
-        raise typer.Exit(1)
+    edges = _edges(host, port, edge_ports)
+    for what, taken, option in [
+        ("API", port, "--port"),
+        *((edge.name, _port_of(edge), "--edge-ports") for edge in edges),
+    ]:
+        if not _port_free(host, taken):
+            console.print(
+                f"[red]Port {taken} on {host} ({what}) is in use.[/] Stop what uses it, or pass {option}."
+            )
+            raise typer.Exit(1)
 
     supervisor = Supervisor(state_dir / "logs")
     try:
@@ -254,8 +264,20 @@ def up(
             **os.environ,
             "AWS_ENDPOINT_URL": endpoint.url,
             "FLIXSTACK_STAGE": settings.stage,
-            "FLIXSTACK_MEDIA_BASE_URL": f"{api_url}/media",
+            "FLIXSTACK_CDNS": json.dumps([edge.model_dump(mode="json") for edge in edges]),
+            "FLIXSTACK_MEDIA_BASE_URL": _base_url(edges[0]),
+            # playlists are served by the edges, so their key URIs must name the API
+            "FLIXSTACK_API_BASE_URL": api_url,
         }
+        for edge in edges:
+            with console.status(f"starting {edge.name} on {_base_url(edge)}"):
+                supervisor.start(
+                    edge.name,
+                    [sys.executable, "-m", "flixstack.local.cli", "edge",
+                     "--name", edge.name, "--host", host, "--port", str(_port_of(edge))],
+                    env=env,
+                    ready=partial(_answers, str(edge.health_url)),
+                )  # fmt: skip
         with console.status(f"starting the API on {api_url}"):
             supervisor.start(
                 "api",
@@ -270,12 +292,21 @@ def up(
             env=env,
             ready=lambda: True,
         )
-        _print_urls(api_url, endpoint, supervisor, accounts, state_dir)
+        _print_urls(api_url, edges, endpoint, supervisor, accounts, state_dir)
+        gone: set[str] = set()
         while not stop.wait(0.5):
             if parent.interrupted():
                 break
-            crashed = supervisor.first_exited()
-            if crashed is not None:
+            for crashed in supervisor.exited():
+                if crashed.name in EDGE_NAMES:  # a CDN outage: the platform rides it out
+                    if crashed.name not in gone:
+                        gone.add(crashed.name)
+                        console.print(
+                            f"[yellow]{crashed.name} exited[/] ({crashed.process.returncode}); "
+                            "players fail over and playback stops offering it; "
+                            f"see {crashed.log_path}"
+                        )
+                    continue
                 console.print(
                     f"[red]{crashed.name} exited[/] ({crashed.process.returncode}); see {crashed.log_path}"
                 )
@@ -299,10 +330,48 @@ def _has_catalog(settings: Settings) -> bool:
 
 
 def _healthy(url: str) -> bool:
+    return _answers(f"{url}/health")
+
+
+def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+        return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+EDGE_NAMES = ("edge-a", "edge-b")
+
+
+def _edges(host: str, api_port: int, ports: str | None) -> list[CdnEndpoint]:
+    """The local CDN edges: what the API's FLIXSTACK_CDNS lists, in order."""
+    if ports is None:
+        numbers = [api_port + 1 + n for n in range(len(EDGE_NAMES))]
+    else:
+        parts = ports.split(",")
+        if len(parts) != len(EDGE_NAMES) or not all(p.strip().isdigit() for p in parts):
+            console.print(f"[red]--edge-ports takes {len(EDGE_NAMES)} ports, as A,B[/]")
+            raise typer.Exit(2)
+        numbers = [int(p) for p in parts]
+    return [
+        CdnEndpoint.model_validate(
+            {
+                "name": name,
+                "base_url": f"http://{host}:{number}",
+                "weight": 1,
+                "health_url": f"http://{host}:{number}/healthz",
+            }
+        )
+        for name, number in zip(EDGE_NAMES, numbers, strict=True)
+    ]
+
+
+def _base_url(edge: CdnEndpoint) -> str:
+    return str(edge.base_url).rstrip("/")
+
+
+def _port_of(edge: CdnEndpoint) -> int:
+    return edge.base_url.port or 80
 
 
 def _demo_accounts(settings: Settings, state_dir: Path) -> list[Credentials]:
@@ -315,6 +384,7 @@ def _demo_accounts(settings: Settings, state_dir: Path) -> list[Credentials]:
 
 def _print_urls(
     api_url: str,
+    edges: list[CdnEndpoint],
     endpoint: emulator.Endpoint,
     supervisor: Supervisor,
     accounts: list[Credentials],
@@ -324,7 +394,8 @@ def _print_urls(
     table.add_row("API", api_url)
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/health")
-    table.add_row("Media edge", f"{api_url}/media/")
+    for edge in edges:
+        table.add_row(f"CDN {edge.name}", f"{_base_url(edge)}/titles/...")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")
     for account in accounts:
         role = "admin" if account.groups else "viewer"
@@ -334,6 +405,34 @@ def _print_urls(
         table.add_row(f"log: {child.name}", str(child.log_path))
     out.print(table)
     out.print("Press Ctrl-C to stop.")
+
+
+@app.command("edge")
+def edge_command(
+    name: Annotated[str, typer.Option(help="The edge's name (in X-Cache and /healthz).")],
+    port: Annotated[int, typer.Option(help="Port to listen on.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A page origin allowed to fetch with cookies (repeatable); "
+            "local origins (127.0.0.1, localhost) always are."
+        ),
+    ] = None,
+) -> None:
+    """Run one local CDN edge: serves the media bucket of AWS_ENDPOINT_URL under /titles/...
+    and enforces CloudFront signed cookies, as a distribution would."""
+    import uvicorn
+
+    from flixstack.local.edge import create_edge
+
+    settings = Settings()
+    try:
+        edge_app = create_edge(settings, name, allowed_origins=allow_origin or ())
+    except FlixstackError as exc:
+        console.print(f"[red]{exc.message}[/] (run `flixstack bootstrap` first?)")
+        raise typer.Exit(1) from exc
+    uvicorn.run(edge_app, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -358,6 +457,13 @@ def ingest(
         str, typer.Option(help="per-title or fixed (Apple's HLS ladder).")
     ] = "per-title",
     wait: Annotated[bool, typer.Option(help="Follow the job until it ends.")] = False,
+    publish_in: Annotated[
+        str | None,
+        typer.Option(
+            help="With --wait: license the title in these territories (US,GB,...) and publish it."
+        ),
+    ] = None,
+    licence_days: Annotated[int, typer.Option(min=1, help="Length of those licences.")] = 365,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     api: Annotated[
         str, typer.Option(help="Base URL of the API.", envvar="FLIXSTACK_API_URL")
@@ -378,6 +484,10 @@ def ingest(
     if ladder not in LADDERS:
         console.print(f"[red]--ladder must be one of {', '.join(LADDERS)}[/]")
         raise typer.Exit(2)
+    territories = [t.strip().upper() for t in (publish_in or "").split(",") if t.strip()]
+    if territories and not wait:
+        console.print("[red]--publish-in needs --wait (the title is published once playable)[/]")
+        raise typer.Exit(2)
     client = IngestClient(
         api, console, token=token or _sign_in(user, password, state_dir).access_token
     )
@@ -385,10 +495,15 @@ def ingest(
         job = client.upload(IngestRequest(path, title, ladder, subtitles, subtitle_language))
         if wait:
             job = client.follow(job["id"])
+        published = None
+        if territories and job["state"] == "PUBLISHED":
+            published = client.publish(job["title_id"], territories, licence_days)
     except (IngestError, httpx.HTTPError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
     result = summary(job)
+    if published is not None:
+        result["title_state"] = published["state"]
     if as_json:
         out.print_json(json.dumps(result))
     else:
@@ -441,3 +556,7 @@ def sample_video(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `python -m flixstack.local.cli`: how `up` starts its edges
+    main()

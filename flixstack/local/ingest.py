@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,28 @@ class IngestClient:
                 if JobState(job["state"]) in TERMINAL:
                     return job
                 time.sleep(poll_s)
+
+    def publish(self, title_id: str, territories: list[str], days: int) -> dict[str, Any]:
+        """Licenses the title in ``territories`` from now for ``days`` and publishes it
+        (each step carries the version the previous one returned)."""
+        title = self._call("GET", f"/admin/titles/{title_id}")
+        start = datetime.now(UTC).replace(microsecond=0)
+        licences = [
+            {
+                "territory": t,
+                "start": start.isoformat(),
+                "end": (start + timedelta(days=days)).isoformat(),
+            }
+            for t in territories
+        ]
+        title = self._call(
+            "PUT",
+            f"/admin/titles/{title_id}/licences",
+            json={"version": title["version"], "licences": licences},
+        )
+        return self._call(
+            "POST", f"/admin/titles/{title_id}/publish", json={"version": title["version"]}
+        )
 
 
 def summary(job: dict[str, Any]) -> dict[str, Any]:

@@ -74,8 +74,9 @@ class Supervisor:
             time.sleep(0.1)
         return child
 
-    def first_exited(self) -> Child | None:
-        return next((c for c in self.children if not c.running), None)
+    def exited(self) -> list[Child]:
+        """The children no longer running, in start order."""
+        return [c for c in self.children if not c.running]
 
     def stop_all(self, grace: float = 10.0) -> None:
         """SIGTERM in reverse start order, then SIGKILL whatever outlives ``grace`` seconds."""

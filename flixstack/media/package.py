@@ -13,9 +13,12 @@ import math
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+
+from flixstack.media import encryption
+from flixstack.media.encryption import SegmentKey
 
 INIT_NAME = "init.mp4"
 SEGMENT_PREFIX = "seg_"
@@ -440,18 +443,29 @@ def package(
     audio_language: str | None,
     subtitles: list[SubtitleTrack],
     segment_s: float,
+    key: SegmentKey | None = None,
 ) -> Packaged:
-    """Writes hls/ and dash/ for the CMAF tracks ``video`` (and ``audio``) under out_dir/cmaf."""
+    """Writes hls/ and dash/ for the CMAF tracks ``video`` (and ``audio``) under out_dir/cmaf.
+
+    With ``key``, every media segment is encrypted in place (AES-128, see
+    :mod:`flixstack.media.encryption`) after its timing is read, the HLS playlists name
+    the key, and no DASH manifest is written: DASH players cannot decrypt whole-segment
+    AES-128 (they need CENC), so a protected asset is HLS only."""
     cmaf = out_dir / "cmaf"
     videos = [read_track(cmaf / name) for name in video]
     audio_track = read_track(cmaf / audio) if audio is not None else None
     for track in videos:
         _check_aligned(videos[0], track)
+    if key is not None:
+        videos = [_encrypt_track(cmaf / t.name, t, key) for t in videos]
+        audio_track = (
+            _encrypt_track(cmaf / audio_track.name, audio_track, key) if audio_track else None
+        )
     hls = out_dir / HLS_DIR
     hls.mkdir(parents=True, exist_ok=True)
     media_playlists = []
     for track in [*videos, *([audio_track] if audio_track else [])]:
-        (hls / f"{track.name}.m3u8").write_text(media_playlist(track), encoding="utf-8")
+        (hls / f"{track.name}.m3u8").write_text(media_playlist(track, key), encoding="utf-8")
         media_playlists.append(f"{HLS_DIR}/{track.name}.m3u8")
     duration = max(t.duration_s for t in [*videos, *([audio_track] if audio_track else [])])
     for sub in subtitles:
@@ -461,6 +475,8 @@ def package(
     renditions = [_rendition(track, audio_track, frame_rate) for track in videos]
     master = master_playlist(renditions, audio_track, audio_language, subtitles)
     (hls / MASTER_NAME).write_text(master, encoding="utf-8")
+    if key is not None:
+        return Packaged(renditions, [*media_playlists, f"{HLS_DIR}/{MASTER_NAME}"])
     mpd = dash_manifest(
         videos,
         audio_track,
@@ -477,8 +493,20 @@ def package(
     )
 
 
-def media_playlist(track: Track) -> str:
-    """A VOD media playlist of ``track``'s fMP4 segments (URIs relative to hls/)."""
+def _encrypt_track(directory: Path, track: Track, key: SegmentKey) -> Track:
+    """Encrypts the track's segments in place (sequence numbers from 0, in order); the
+    returned track has their new sizes, so BANDWIDTH counts the bytes players download."""
+    for sequence, segment in enumerate(track.segments):
+        encryption.encrypt_file(directory / segment.name, key.key, sequence)
+    return replace(
+        track,
+        segments=[replace(s, size=encryption.encrypted_size(s.size)) for s in track.segments],
+    )
+
+
+def media_playlist(track: Track, key: SegmentKey | None = None) -> str:
+    """A VOD media playlist of ``track``'s fMP4 segments (URIs relative to hls/); with
+    ``key``, the segments are AES-128 encrypted and the clear init segment precedes it."""
     base = f"../cmaf/{track.name}/"
     lines = [
         "#EXTM3U",
@@ -488,6 +516,8 @@ def media_playlist(track: Track) -> str:
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{base}{INIT_NAME}"',
     ]
+    if key is not None:
+        lines.append(key.tag)
     for segment in track.segments:
         lines += [f"#EXTINF:{track.seconds(segment):.6f},", f"{base}{segment.name}"]
     lines.append("#EXT-X-ENDLIST")

@@ -9,7 +9,8 @@ job overwrites the same keys; these directories of an earlier attempt are cleare
                                                  rung of the same height: v<height>_<kbps>k)
     cmaf/audio/init.mp4, seg_00001.m4s ...       AAC-LC (absent without source audio)
     hls/master.m3u8, hls/<track>.m3u8, hls/subs_<lang>.m3u8
-    dash/manifest.mpd                            the same segments, SegmentTimeline
+    dash/manifest.mpd                            the same segments, SegmentTimeline (not
+                                                 written for an encrypted, HLS-only asset)
     subs/<lang>.vtt                              WebVTT (SRT sidecars converted)
     thumbs/sprite_000.jpg ..., thumbs/thumbnails.vtt, thumbs/poster.jpg
 
@@ -35,6 +36,7 @@ from flixstack.media import subtitles as subs
 from flixstack.media import thumbnails
 from flixstack.media.analysis import analyse
 from flixstack.media.encode import EncodeSettings
+from flixstack.media.encryption import SegmentKey
 from flixstack.media.errors import EncodeFailed, InvalidMedia
 from flixstack.media.ladder import FIXED_LADDER_SOURCE, LadderMode, Rung, fixed_ladder
 from flixstack.media.package import Rendition
@@ -93,7 +95,8 @@ class TranscodeResult:
     has_audio: bool
     subtitle_languages: list[str]
     master_playlist: str
-    dash_manifest: str
+    dash_manifest: str | None
+    """None for an AES-128 protected asset (HLS only; see ``media.encryption``)."""
     poster: str
     thumbnails_vtt: str
     manifests: list[str]
@@ -103,6 +106,8 @@ class TranscodeResult:
     """The per-title analysis report; None for the fixed ladder."""
     timings: dict[str, float]
     """Seconds spent per stage (keys are Stage values)."""
+    encrypted: bool = False
+    """HLS segments are AES-128 encrypted (with the key given to ``transcode``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly copy, for job records."""
@@ -115,7 +120,7 @@ class TranscodeResult:
         return Asset(
             version=version,
             master_playlist=prefix + self.master_playlist,
-            dash_manifest=prefix + self.dash_manifest,
+            dash_manifest=prefix + self.dash_manifest if self.dash_manifest else None,
             poster=prefix + self.poster,
             thumbnails_vtt=prefix + self.thumbnails_vtt,
             duration_s=self.source.duration_s,
@@ -125,6 +130,7 @@ class TranscodeResult:
             ],
             subtitle_languages=list(self.subtitle_languages),
             has_audio=self.has_audio,
+            protection="aes-128" if self.encrypted else "none",
             published_at=now_iso(),
         )
 
@@ -138,9 +144,11 @@ def transcode(
     limits: Limits = Limits(),  # noqa: B008 - frozen, so one shared default is safe
     settings: EncodeSettings | None = None,
     progress: Progress | None = None,
+    key: SegmentKey | None = None,
 ) -> TranscodeResult:
     """Transcodes ``source`` into ``out_dir`` (the layout is in the module docstring).
 
+    With ``key`` the HLS segments are AES-128 encrypted and no DASH manifest is written.
     Raises InvalidMedia for input that can never be transcoded (checked before any
     encoding, sidecars included) and EncodeFailed when ffmpeg fails on a valid source.
     """
@@ -184,7 +192,7 @@ def transcode(
             thumbnails.make_sprites(encoded.previews, sheets, settings.thumbnails, info.duration_s)
             report(Stage.PACKAGING, 0.3)
             tracks = _write_subtitles(subtitles, cues, out_dir)
-            packaged = _package(info, encoded, tracks, out_dir, settings)
+            packaged = _package(info, encoded, tracks, out_dir, settings, key)
             report(Stage.PACKAGING, 1.0)
 
     return TranscodeResult(
@@ -194,12 +202,13 @@ def transcode(
         has_audio=encoded.has_audio,
         subtitle_languages=[s.language for s in subtitles],
         master_playlist=MASTER_PLAYLIST,
-        dash_manifest=DASH_MANIFEST,
+        dash_manifest=None if key is not None else DASH_MANIFEST,
         poster=POSTER,
         thumbnails_vtt=THUMBNAILS_VTT,
         manifests=packaged.manifests,
         analysis=analysis,
         timings=timings,
+        encrypted=key is not None,
     )
 
 
@@ -250,6 +259,7 @@ def _package(
     tracks: list[packaging.SubtitleTrack],
     out_dir: Path,
     settings: EncodeSettings,
+    key: SegmentKey | None,
 ) -> packaging.Packaged:
     language = info.audio.language if info.audio is not None else None
     try:
@@ -261,6 +271,7 @@ def _package(
             audio_language=language if language and len(language) == 2 else None,
             subtitles=tracks,
             segment_s=settings.segment_s,
+            key=key,
         )
     except packaging.BoxError as exc:
         raise EncodeFailed(f"the encoder wrote unusable CMAF: {exc}") from exc

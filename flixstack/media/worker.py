@@ -32,12 +32,14 @@ from flixstack import spec
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
+from flixstack.aws.key_store import KmsContentKeys
 from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.models import TitleState
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import PROCESSING_ONLY, CatalogAdmin, with_asset
 from flixstack.errors import Conflict, FlixstackError, InvalidInput, NotFound
+from flixstack.media.encryption import SegmentKey
 from flixstack.media.errors import InvalidMedia
 from flixstack.media.jobs import (
     ACTIVE,
@@ -85,6 +87,7 @@ class Transcode(Protocol):
         subtitles: Sequence[Subtitle] = ...,
         limits: Limits = ...,
         progress: Progress | None = ...,
+        key: SegmentKey | None = ...,
     ) -> TranscodeResult: ...
 
 
@@ -207,6 +210,12 @@ class JobRunner:
         self.titles = CatalogAdmin(self.catalog, self.publisher)
         self.store = ObjectStore(clients.s3)
         self.media_bucket = naming.bucket(spec.MEDIA)
+        self.keys = KmsContentKeys(
+            naming.table(spec.CONTENT_KEYS),
+            naming.key_alias(spec.MEDIA_KEY),
+            clients.dynamodb,
+            clients.kms,
+        )
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._transcode = transcoder
 
@@ -355,12 +364,22 @@ class JobRunner:
                     max_duration_s=self.settings.max_duration_s,
                 ),
                 progress=progress,
+                key=self._content_key(job),
             )
             states.reach(JobState.PACKAGING)
             if reporter.lost.is_set():
                 return Outcome.BUSY
             self._upload(job, out_dir, result, reporter)
         return self._publish(job, result)
+
+    def _content_key(self, job: Job) -> SegmentKey | None:
+        """The asset's AES-128 key (made once per job, kept wrapped in the keys table) and
+        the URI its playlists give players: the API's key endpoint."""
+        if not self.settings.protect_media:
+            return None
+        key = self.keys.create(job.id, job.title_id, job.episode_id)
+        base = self.settings.api_base_url.rstrip("/")
+        return SegmentKey(key, base + spec.content_key_path(job.id))
 
     def _download(self, job: Job, workspace: Path) -> Path:
         try:

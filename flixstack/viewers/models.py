@@ -271,3 +271,27 @@ class Rating(BaseModel):
     title_id: str
     rating: Thumb | None = Field(description="None once cleared.")
     rated_at: str
+
+
+AccountStatus = Literal["active", "suspended"]
+
+
+class Account(BaseModel):
+    """What the platform holds about an account itself (absent: active, as created)."""
+
+    status: AccountStatus = "active"
+    reason: str | None = Field(default=None, max_length=200)
+    updated_at: str | None = None
+    updated_by: str | None = None
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class AccountStatusPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: AccountStatus
+    reason: str | None = Field(default=None, max_length=200, examples=["payment failed"])

@@ -25,6 +25,8 @@ from flixstack.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flixstack.viewers import rules
 from flixstack.viewers.models import (
     MAX_PROFILES,
+    Account,
+    AccountStatusPut,
     ContinueItem,
     ContinueWatching,
     EpisodeRef,
@@ -58,6 +60,8 @@ another writer made progress in between)."""
 
 
 class ViewerRepository(Protocol):
+    def account(self, account: str) -> Account: ...
+    def save_account(self, account: str, state: Account) -> None: ...
     def profiles(self, account: str) -> list[Profile]: ...
     def profile(self, account: str, profile_id: str) -> Profile: ...
     def create_profile(self, account: str, profile: Profile) -> None: ...
@@ -110,6 +114,28 @@ class ViewerService:
         self._cards = cards
         self._clock = clock
         self._new_id = new_id
+
+    # --- the account ---------------------------------------------------------------------------
+    def account(self, account: str) -> Account:
+        return self._repository.account(account)
+
+    def set_account_status(self, account: str, body: AccountStatusPut, actor: str) -> Account:
+        """An admin suspends or reactivates an account (suspended: no playback, no keys)."""
+        for _ in range(ATTEMPTS):
+            current = self._repository.account(account)
+            updated = Account(
+                status=body.status,
+                reason=body.reason,
+                updated_at=now_iso(),
+                updated_by=actor,
+                version=current.version + 1,
+            )
+            try:
+                self._repository.save_account(account, updated)
+            except Conflict:
+                continue
+            return updated
+        raise Conflict(f"account {account} kept changing; retry", reason="busy")
 
     # --- profiles --------------------------------------------------------------------------------
     def profiles(self, account: str) -> list[Profile]:
@@ -301,7 +327,7 @@ class ViewerService:
             items.append(
                 ContinueItem(
                     title=self._cards.card(doc, accept_language),
-                    episode=_episode_ref(doc, resume.episode, accept_language),
+                    episode=episode_ref(doc, resume.episode, accept_language),
                     position_s=resume.position_s,
                     duration_s=resume.duration_s,
                     percent=rules.percent(resume.position_s, resume.duration_s or 0.0),
@@ -340,7 +366,7 @@ class ViewerService:
                     **entry.model_dump(),
                     percent=rules.percent(entry.position_s, entry.duration_s),
                     title=self._cards.card(doc, accept_language) if doc else None,
-                    episode=_episode_ref(doc, episode, accept_language) if doc else None,
+                    episode=episode_ref(doc, episode, accept_language) if doc else None,
                 )
             )
         return HistoryPage(items=items, next_cursor=next_cursor)
@@ -446,7 +472,7 @@ def _stale(current: Profile) -> Conflict:
     )
 
 
-def _episode_ref(
+def episode_ref(
     doc: TitleDocument, episode: Episode | None, accept_language: str | None
 ) -> EpisodeRef | None:
     if episode is None:

@@ -34,6 +34,8 @@ AUTHORIZED_ROUTES: dict[str, str] = {
     "admin": "ANY /admin/{proxy+}",
     "profiles": "ANY /profiles",
     "profiles-proxy": "ANY /profiles/{proxy+}",
+    "playback": "ANY /playback/{proxy+}",
+    "keys": "ANY /keys/{proxy+}",
 }
 """Routes that need a valid token of one of the pool's clients, by resource name suffix."""
 
@@ -54,6 +56,8 @@ class ApiArgs:
     client_ids: pulumi.Input[Sequence[str]]
     """The app clients whose access tokens the authorizer accepts (their ``client_id``)."""
     kms_key_arns: Mapping[str, pulumi.Input[str]]
+    secret_arns: Mapping[str, pulumi.Input[str]]
+    """Secrets the API reads (the CDN signing key), by the spec's logical name."""
     log_retention_days: int
     throttle_rate: float
     throttle_burst: int
@@ -78,21 +82,29 @@ class Api(pulumi.ComponentResource):
 
         def policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.all(
-                tables=list(args.table_arns.values()),
+                tables=[
+                    arn
+                    for logical, arn in args.table_arns.items()
+                    if logical != spec.CONTENT_KEYS.logical
+                ],
+                content_keys=args.table_arns[spec.CONTENT_KEYS.logical],
                 buckets=list(args.bucket_arns.values()),
                 queues=list(args.queue_arns.values()),
                 streams=list(args.stream_arns.values()),
                 pool=args.user_pool_arn,
                 keys=list(args.kms_key_arns.values()),
+                secrets=list(args.secret_arns.values()),
                 logs=log_group_arn,
             ).apply(
                 lambda v: policies.api_function_policy(
                     table_arns=v["tables"],
+                    content_keys_table_arn=v["content_keys"],
                     bucket_arns=v["buckets"],
                     queue_arns=v["queues"],
                     stream_arns=v["streams"],
                     user_pool_arns=[v["pool"]],
                     kms_key_arns=v["keys"],
+                    secret_arns=v["secrets"],
                     log_group_arn=v["logs"],
                 )
             )

@@ -1,8 +1,10 @@
-"""Storage: the ingest, media, logs and artifacts buckets, and the media KMS key."""
+"""Storage: the ingest, media, logs and artifacts buckets, the media KMS key and, for
+multi-region stacks, a replica of the media bucket in a second region (S3 cross-region
+replication, with a KMS key of its own there) that the CDN fails over to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -14,14 +16,61 @@ from infra.components import tags
 TYPE = "flixstack:index:Storage"
 
 
+REPLICATION_RULE = "titles-to-replica"
+
+
+@dataclass(frozen=True)
+class ReplicaArgs:
+    """Where the media replica lives: a region other than the stack's, and a provider for
+    it that the program creates and passes in (components read no global state)."""
+
+    region: str
+    provider: aws.Provider
+
+
 @dataclass(frozen=True)
 class StorageArgs:
     naming: spec.Naming
     account_id: pulumi.Input[str]
+    region: str
+    """The stack's region (the default provider's), where every bucket but the replica is."""
     ingest_glacier_days: int
     noncurrent_expiry_days: int
     log_retention_days: int
     force_destroy: bool = False
+    replica: ReplicaArgs | None = None
+    """None: a single-region stack, without a media replica."""
+    cdn_reads_media: bool = False
+    """True: the ``cdn`` component writes the media buckets' policies (TLS only, plus reads
+    by its distributions) and the media keys' policies, since only it knows the
+    distributions; storage then writes none for them, as a bucket or key has one policy."""
+
+
+@dataclass(frozen=True)
+class MediaCopy:
+    """One copy of the media bucket that the CDN reads: the primary, or its replica."""
+
+    role: str
+    """``media`` or ``media-replica``: the name of the CDN origin and of resources for it."""
+    region: str
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    regional_domain_name: pulumi.Output[str]
+    """``<bucket>.s3.<region>.amazonaws.com``: what a CloudFront S3 origin points at."""
+    key_id: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    provider: aws.Provider | None = None
+    """The provider of the copy's region; None for the default provider (the stack's)."""
+    policy_aliases: tuple[pulumi.Alias, ...] = ()
+    """Earlier names of the copy's bucket policy: storage wrote the primary's before the CDN
+    did, and the CDN's takes it over, so an update never deletes the policy after writing
+    the new one."""
+
+
+def replica_bucket_name(naming: spec.Naming, bucket: spec.BucketSpec, region: str) -> str:
+    """A replica's bucket name: the bucket's, with the replica's region after its logical
+    name (``flixstack-prod-media-us-west-2-<suffix>``), under the spec's naming rules."""
+    return naming.bucket(replace(bucket, logical=f"{bucket.logical}-{region}"))
 
 
 def _filter(rule: spec.LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleFilterArgs:
@@ -78,70 +127,213 @@ class Storage(pulumi.ComponentResource):
     media_key_arn: pulumi.Output[str]
     bucket_names: dict[str, pulumi.Output[str]]
     bucket_arns: dict[str, pulumi.Output[str]]
+    bucket_domain_names: dict[str, pulumi.Output[str]]
+    """``<bucket>.s3.amazonaws.com`` by logical name (CloudFront's log destination form)."""
+    media: MediaCopy
+    media_replica: MediaCopy | None
 
     def __init__(
         self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        stage = args.naming.stage
-        media_key = aws.kms.Key(
-            f"{name}-media-key",
-            description=f"flixstack {stage}: media and content keys at rest",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=tags(stage, "storage"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.kms.Alias(
-            f"{name}-media-key-alias",
-            name=f"alias/{args.naming.prefix}-media",
-            target_key_id=media_key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        media_key = self._key(f"{name}-media-key", args, provider=None)
         self.media_key_arn = media_key.arn
 
         # The logs bucket comes first: the others send their access logs to it.
         ordered = [spec.LOGS, *(b for b in spec.BUCKETS if b is not spec.LOGS)]
         buckets: dict[str, aws.s3.Bucket] = {}
+        versionings: dict[str, aws.s3.BucketVersioning] = {}
         for bucket_spec in ordered:
-            buckets[bucket_spec.logical] = self._bucket(
-                name, bucket_spec, args, media_key, logs=buckets.get(spec.LOGS.logical)
+            buckets[bucket_spec.logical], versionings[bucket_spec.logical] = self._bucket(
+                f"{name}-{bucket_spec.logical}",
+                args.naming.bucket(bucket_spec),
+                bucket_spec,
+                args,
+                media_key,
+                logs=buckets.get(spec.LOGS.logical),
             )
         self.bucket_names = {k: b.bucket for k, b in buckets.items()}
         self.bucket_arns = {k: b.arn for k, b in buckets.items()}
+        self.bucket_domain_names = {k: b.bucket_domain_name for k, b in buckets.items()}
+        media = buckets[spec.MEDIA.logical]
+        self.media = MediaCopy(
+            role=spec.MEDIA.logical,
+            region=args.region,
+            bucket_name=media.bucket,
+            bucket_arn=media.arn,
+            regional_domain_name=media.bucket_regional_domain_name,
+            key_id=media_key.key_id,
+            key_arn=media_key.arn,
+            policy_aliases=(pulumi.Alias(name=f"{name}-{spec.MEDIA.logical}-policy", parent=self),),
+        )
+        self.media_replica = (
+            self._replica(name, args, args.replica, media_key, versionings[spec.MEDIA.logical])
+            if args.replica is not None
+            else None
+        )
         self.register_outputs(
             {
                 "media_key_arn": self.media_key_arn,
                 "bucket_names": self.bucket_names,
                 "bucket_arns": self.bucket_arns,
+                "bucket_domain_names": self.bucket_domain_names,
+                "media_replica_bucket_name": self.media_replica.bucket_name
+                if self.media_replica
+                else None,
             }
+        )
+
+    def _key(
+        self, resource_name: str, args: StorageArgs, provider: aws.Provider | None
+    ) -> aws.kms.Key:
+        """A media key (the stack's, or the replica region's) and its spec alias; aliases
+        are regional, so both carry the same one."""
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        key = aws.kms.Key(
+            resource_name,
+            description=f"flixstack {args.naming.stage}: {spec.MEDIA_KEY.purpose}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags(args.naming.stage, "storage"),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{resource_name}-alias",
+            name=args.naming.key_alias(spec.MEDIA_KEY),
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        return key
+
+    def _replica(
+        self,
+        name: str,
+        args: StorageArgs,
+        replica: ReplicaArgs,
+        media_key: aws.kms.Key,
+        media_versioning: aws.s3.BucketVersioning,
+    ) -> MediaCopy:
+        """The media bucket's replica in ``replica.region``, with its own KMS key, and the
+        replication of ``titles/`` into it (SSE-KMS objects re-encrypted with that key).
+        Server access logs stay off: S3 delivers them only within one region."""
+        if replica.region == args.region:
+            raise ValueError(f"the media replica must be in another region than {args.region}")
+        role = f"{spec.MEDIA.logical}-replica"
+        key = self._key(f"{name}-{role}-key", args, provider=replica.provider)
+        bucket, versioning = self._bucket(
+            f"{name}-{role}",
+            replica_bucket_name(args.naming, spec.MEDIA, replica.region),
+            spec.MEDIA,
+            args,
+            key,
+            logs=None,
+            provider=replica.provider,
+        )
+        media = self.media
+        replication_role = aws.iam.Role(
+            f"{name}-replication-role",
+            assume_role_policy=policies.assume_role_policy("s3.amazonaws.com"),
+            tags=tags(args.naming.stage, "storage"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-replication-role-policy",
+            role=replication_role.id,
+            policy=pulumi.Output.all(
+                source=media.bucket_arn,
+                source_key=media_key.arn,
+                replica=bucket.arn,
+                replica_key=key.arn,
+            ).apply(
+                lambda v: policies.replication_policy(
+                    source_bucket_arn=v["source"],
+                    source_key_arn=v["source_key"],
+                    source_region=args.region,
+                    replica_bucket_arn=v["replica"],
+                    replica_key_arn=v["replica_key"],
+                    replica_region=replica.region,
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        enabled = "Enabled"
+        aws.s3.BucketReplicationConfig(
+            f"{name}-{spec.MEDIA.logical}-replication",
+            bucket=media.bucket_name,
+            role=replication_role.arn,
+            rules=[
+                aws.s3.BucketReplicationConfigRuleArgs(
+                    id=REPLICATION_RULE,
+                    status=enabled,
+                    priority=1,
+                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(
+                        prefix=spec.MEDIA_TITLES_PREFIX
+                    ),
+                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                        status=enabled
+                    ),
+                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                            status=enabled
+                        )
+                    ),
+                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                        bucket=bucket.arn,
+                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                            replica_kms_key_id=key.arn
+                        ),
+                    ),
+                )
+            ],
+            # S3 refuses replication until both buckets are versioned, and checks the role.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[media_versioning, versioning, role_policy]
+            ),
+        )
+        return MediaCopy(
+            role=role,
+            region=replica.region,
+            bucket_name=bucket.bucket,
+            bucket_arn=bucket.arn,
+            regional_domain_name=bucket.bucket_regional_domain_name,
+            key_id=key.key_id,
+            key_arn=key.arn,
+            provider=replica.provider,
         )
 
     def _bucket(
         self,
-        name: str,
+        resource_name: str,
+        physical_name: str,
         bucket_spec: spec.BucketSpec,
         args: StorageArgs,
-        media_key: aws.kms.Key,
+        key: aws.kms.Key,
         logs: aws.s3.Bucket | None,
-    ) -> aws.s3.Bucket:
+        provider: aws.Provider | None = None,
+    ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
         role = bucket_spec.logical
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
         bucket = aws.s3.Bucket(
-            f"{name}-{role}",
-            bucket=args.naming.bucket(bucket_spec),
+            resource_name,
+            bucket=physical_name,
             force_destroy=args.force_destroy,
             tags=tags(args.naming.stage, "storage", {"purpose": bucket_spec.purpose}),
             opts=child,
         )
         aws.s3.BucketOwnershipControls(
-            f"{name}-{role}-ownership",
+            f"{resource_name}-ownership",
             bucket=bucket.bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(
+                # CloudFront standard logs are delivered with an ACL grant to its log
+                # delivery account, which buckets without ACLs refuse; public ACLs stay blocked.
+                object_ownership="BucketOwnerPreferred"
+                if bucket_spec is spec.LOGS
+                else "BucketOwnerEnforced"
+            ),
             opts=child,
         )
         aws.s3.BucketPublicAccessBlock(
-            f"{name}-{role}-public-access",
+            f"{resource_name}-public-access",
             bucket=bucket.bucket,
             block_public_acls=True,
             block_public_policy=True,
@@ -151,7 +343,7 @@ class Storage(pulumi.ComponentResource):
         )
         if bucket_spec.kms:
             encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=media_key.arn
+                sse_algorithm="aws:kms", kms_master_key_id=key.arn
             )
         else:
             # S3 server access logs can only be delivered to SSE-S3 buckets; the others
@@ -160,7 +352,7 @@ class Storage(pulumi.ComponentResource):
                 sse_algorithm="AES256"
             )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-{role}-encryption",
+            f"{resource_name}-encryption",
             bucket=bucket.bucket,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -170,35 +362,38 @@ class Storage(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketVersioning(
-            f"{name}-{role}-versioning",
+        versioning = aws.s3.BucketVersioning(
+            f"{resource_name}-versioning",
             bucket=bucket.bucket,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                 status="Enabled"
             ),
             opts=child,
         )
-        if bucket_spec is spec.LOGS:
-            policy = pulumi.Output.all(bucket.arn, args.account_id).apply(
-                lambda v: policies.logs_bucket_policy(v[0], v[1])
+        # With a CDN, the media bucket's policy is the cdn component's (a bucket has one).
+        if not (bucket_spec is spec.MEDIA and args.cdn_reads_media):
+            aws.s3.BucketPolicy(
+                f"{resource_name}-policy",
+                bucket=bucket.bucket,
+                policy=pulumi.Output.all(bucket.arn, args.account_id).apply(
+                    lambda v: policies.logs_bucket_policy(v[0], v[1])
+                )
+                if bucket_spec is spec.LOGS
+                else bucket.arn.apply(policies.tls_only_bucket_policy),
+                opts=child,
             )
-        else:
-            policy = bucket.arn.apply(policies.tls_only_bucket_policy)
-        aws.s3.BucketPolicy(
-            f"{name}-{role}-policy", bucket=bucket.bucket, policy=policy, opts=child
-        )
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-{role}-lifecycle",
+            f"{resource_name}-lifecycle",
             bucket=bucket.bucket,
             rules=lifecycle_rules(bucket_spec, args),
             opts=child,
         )
         if logs is not None:
             aws.s3.BucketLogging(
-                f"{name}-{role}-access-logs",
+                f"{resource_name}-access-logs",
                 bucket=bucket.bucket,
                 target_bucket=logs.bucket,
                 target_prefix=f"s3/{role}/",
                 opts=child,
             )
-        return bucket
+        return bucket, versioning

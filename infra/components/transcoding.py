@@ -73,6 +73,9 @@ class TranscodingArgs:
     assign_public_ip: bool | None = None
     """None: only when the component creates the VPC."""
     force_destroy: bool = False
+    api_base_url: pulumi.Input[str] = ""
+    """The API's public base URL, the worker's ``FLIXSTACK_API_BASE_URL``: encrypted HLS
+    playlists name ``<api_base_url>/keys/<asset>`` as their key URI."""
 
 
 def container_definitions(
@@ -215,6 +218,7 @@ class Transcoding(pulumi.ComponentResource):
                 media=args.bucket_arns[spec.MEDIA.logical],
                 artifacts=args.bucket_arns[spec.ARTIFACTS.logical],
                 tables=[args.table_arns[t.logical] for t in (spec.JOBS, spec.CATALOG)],
+                content_keys=args.table_arns[spec.CONTENT_KEYS.logical],
                 queue=queue_arn,
                 dead_letter=dead_letter_arn,
                 key=args.media_key_arn,
@@ -224,6 +228,7 @@ class Transcoding(pulumi.ComponentResource):
                     media_bucket_arn=v["media"],
                     artifacts_bucket_arn=v["artifacts"],
                     table_arns=v["tables"],
+                    content_keys_table_arn=v["content_keys"],
                     queue_arn=v["queue"],
                     dead_letter_arn=v["dead_letter"],
                     media_key_arn=v["key"],
@@ -261,7 +266,11 @@ class Transcoding(pulumi.ComponentResource):
                 image=image,
                 logs=task_logs.name,
                 environment=pulumi.Output.from_input(
-                    {**args.environment, "FLIXSTACK_REGION": args.region}
+                    {
+                        **args.environment,
+                        "FLIXSTACK_REGION": args.region,
+                        "FLIXSTACK_API_BASE_URL": args.api_base_url,
+                    }
                 ),
             ).apply(
                 lambda v: container_definitions(

@@ -7,6 +7,7 @@ them (camelCase keys). Each rule returns one message per violation; an empty lis
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+ORIGIN_ACCESS_CONTROL = "aws:cloudfront/originAccessControl:OriginAccessControl"
 IAM_POLICY_TYPES = (
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/policy:Policy",
@@ -41,6 +44,12 @@ SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 # Conditions that pin a service principal to this account's resources (confused deputy).
 SOURCE_CONDITION_KEYS = ("aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner")
 CONTAINER_INSIGHTS = ("enabled", "enhanced")
+HTTPS_VIEWER_POLICIES = ("https-only", "redirect-to-https")
+TLS_1_2_OR_LATER = ("TLSv1.2", "TLSv1.3")
+OLD_ORIGIN_PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1")
+# An S3 REST endpoint (``<bucket>.s3[.<region>].amazonaws.com``) and a website endpoint.
+S3_REST_ENDPOINT = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
+S3_WEBSITE_ENDPOINT = re.compile(r"\.s3-website[.-]")
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,16 @@ def sqs_tls_only(resources: Sequence[Resource]) -> list[str]:
 
 
 # --- resource policies -----------------------------------------------------------------------
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    """The statement's condition keys, lower-cased: IAM compares them case-insensitively."""
+    conditions = statement.get("Condition") or {}
+    return {key.lower() for operator in conditions.values() for key in operator}
+
+
+def _has_source(statement: Mapping[str, Any], keys: Sequence[str] = SOURCE_CONDITION_KEYS) -> bool:
+    return bool(_condition_keys(statement) & {key.lower() for key in keys})
+
+
 def service_principals_scoped(resources: Sequence[Resource]) -> list[str]:
     """A bucket or queue policy may allow an AWS service or everyone only on behalf of
     named sources: ``aws:SourceArn``/``aws:SourceAccount`` conditions."""
@@ -181,16 +200,125 @@ def service_principals_scoped(resources: Sequence[Resource]) -> list[str]:
             broad = principal in ("*", {"AWS": "*"}) or (
                 isinstance(principal, dict) and "Service" in principal
             )
-            conditions = statement.get("Condition") or {}
-            keys = {key for operator in conditions.values() for key in operator}
-            if (
-                statement.get("Effect") == "Allow"
-                and broad
-                and not keys.intersection(SOURCE_CONDITION_KEYS)
-            ):
+            if statement.get("Effect") == "Allow" and broad and not _has_source(statement):
                 problems.append(
                     f"policy {policy.name} allows {principal} without a source condition"
                 )
+    return problems
+
+
+# --- CloudFront ------------------------------------------------------------------------------
+def _behaviors(distribution: Resource) -> list[Mapping[str, Any]]:
+    default = distribution.props.get("defaultCacheBehavior")
+    return [
+        *([default] if default else []),
+        *_as_list(distribution.props.get("orderedCacheBehaviors")),
+    ]
+
+
+def _public_statements(policy: Resource | None) -> list[Mapping[str, Any]]:
+    document = _json(policy.props.get("policy")) if policy else None
+    return [
+        s
+        for s in _as_list((document or {}).get("Statement"))
+        if s.get("Effect") == "Allow" and s.get("Principal") in ("*", {"AWS": "*"})
+    ]
+
+
+def _cloudfront_grants_without_distribution(policy: Resource | None) -> list[Mapping[str, Any]]:
+    """Statements that let CloudFront in on behalf of any distribution (no ``aws:SourceArn``)."""
+    document = _json(policy.props.get("policy")) if policy else None
+    return [
+        s
+        for s in _as_list((document or {}).get("Statement"))
+        if s.get("Effect") == "Allow"
+        and isinstance(s.get("Principal"), dict)
+        and "cloudfront.amazonaws.com" in _as_list(s["Principal"].get("Service"))
+        and not _has_source(s, ("aws:SourceArn",))
+    ]
+
+
+def cloudfront_oac_only(resources: Sequence[Resource]) -> list[str]:
+    """CloudFront reaches S3 only through origin access control: every S3 origin names an OAC
+    (and no legacy origin access identity), is a REST endpoint of a bucket of this stack (a
+    website endpoint needs a public bucket), that bucket blocks public access and lets
+    CloudFront in only for named distributions; and every S3 OAC signs every request with
+    SigV4. Origins not known yet (a preview) are checked at deployment."""
+    buckets = {str(b.props.get("bucket")) for b in _of(resources, BUCKET)}
+    blocks = _by_bucket(resources, BUCKET_PAB)
+    bucket_policies = _by_bucket(resources, BUCKET_POLICY)
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    problems = []
+    for distribution in _of(resources, DISTRIBUTION):
+        for origin in _as_list(distribution.props.get("origins")):
+            domain = origin.get("domainName")
+            where = f"distribution {distribution.name} origin {origin.get('originId')}"
+            if not isinstance(domain, str):
+                continue
+            if S3_WEBSITE_ENDPOINT.search(domain):
+                problems.append(f"{where} is an S3 website endpoint (a public bucket, no OAC)")
+                continue
+            match = S3_REST_ENDPOINT.match(domain)
+            if match is None:
+                continue
+            if not origin.get("originAccessControlId"):
+                problems.append(f"{where} reaches S3 without origin access control")
+            if (origin.get("s3OriginConfig") or {}).get("originAccessIdentity"):
+                problems.append(f"{where} uses a legacy origin access identity")
+            if origin.get("customOriginConfig"):
+                problems.append(f"{where} treats an S3 bucket as a custom origin")
+            bucket = match.group("bucket")
+            if bucket not in buckets:
+                problems.append(f"{where} serves bucket {bucket}, which is not of this stack")
+                continue
+            block = blocks.get(bucket)
+            if not all(block and block.props.get(f) is True for f in flags):
+                problems.append(
+                    f"{where} serves bucket {bucket}, which does not block public access"
+                )
+            if _public_statements(bucket_policies.get(bucket)):
+                problems.append(f"{where} serves bucket {bucket}, whose policy lets everyone in")
+            if _cloudfront_grants_without_distribution(bucket_policies.get(bucket)):
+                problems.append(
+                    f"{where} serves bucket {bucket}, which lets CloudFront in for any "
+                    "distribution (no aws:SourceArn)"
+                )
+    for access in _of(resources, ORIGIN_ACCESS_CONTROL):
+        props = access.props
+        if props.get("originAccessControlOriginType") == "s3" and (
+            props.get("signingBehavior") != "always" or props.get("signingProtocol") != "sigv4"
+        ):
+            problems.append(f"origin access control {access.name} does not sign every request")
+    return problems
+
+
+def cloudfront_https_only(resources: Sequence[Resource]) -> list[str]:
+    """Viewers use HTTPS (every cache behaviour redirects or refuses HTTP; a custom
+    certificate allows TLS 1.2 or later only) and so do requests to custom origins."""
+    problems = []
+    for distribution in _of(resources, DISTRIBUTION):
+        for behavior in _behaviors(distribution):
+            if behavior.get("viewerProtocolPolicy") not in HTTPS_VIEWER_POLICIES:
+                pattern = behavior.get("pathPattern", "default")
+                problems.append(
+                    f"distribution {distribution.name} behaviour {pattern} allows plain HTTP"
+                )
+        certificate = distribution.props.get("viewerCertificate") or {}
+        custom = certificate.get("acmCertificateArn") or certificate.get("iamCertificateId")
+        if custom and not str(certificate.get("minimumProtocolVersion", "")).startswith(
+            TLS_1_2_OR_LATER
+        ):
+            problems.append(f"distribution {distribution.name} accepts TLS older than 1.2")
+        for origin in _as_list(distribution.props.get("origins")):
+            config = origin.get("customOriginConfig")
+            if not config:
+                continue
+            where = f"distribution {distribution.name} origin {origin.get('originId')}"
+            if config.get("originProtocolPolicy") != "https-only":
+                problems.append(f"{where} is reached without HTTPS")
+            old = set(_as_list(config.get("originSslProtocols"))) & set(OLD_ORIGIN_PROTOCOLS)
+            if old:
+                problems.append(f"{where} allows {sorted(old)}")
     return problems
 
 
@@ -356,6 +484,16 @@ RULES: tuple[Rule, ...] = (
         s3_one_notification_per_bucket,
     ),
     Rule("sqs-tls-only", "Every queue policy denies requests without TLS.", sqs_tls_only),
+    Rule(
+        "cloudfront-oac-only",
+        "CloudFront reaches S3 only through origin access control, to private buckets.",
+        cloudfront_oac_only,
+    ),
+    Rule(
+        "cloudfront-https-only",
+        "CloudFront talks HTTPS (TLS 1.2+) to viewers and custom origins.",
+        cloudfront_https_only,
+    ),
     Rule(
         "service-principals-scoped",
         "Bucket and queue policies allow services or everyone only with a source condition.",

@@ -40,10 +40,15 @@ class Platform:
     api_port: int
     emulator_port: int
     log: Path
+    edge_ports: tuple[int, int] = (0, 0)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def edge_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.edge_ports]
 
     def wait_healthy(self, timeout: float = 240.0) -> dict[str, object]:
         deadline = time.monotonic() + timeout
@@ -79,6 +84,7 @@ def start_platform(
     api_port: int,
     emulator_port: int,
     env: dict[str, str] | None = None,
+    edge_ports: tuple[int, int] = (0, 0),
 ) -> Platform:
     log = tmp_path / f"up-{api_port}-{time.monotonic_ns()}.log"
     process = subprocess.Popen(
@@ -91,11 +97,17 @@ def start_platform(
         start_new_session=True,  # signals in tests reach only the process we aim at
         preexec_fn=_terminal_signals,
     )
-    return Platform(process, api_port, emulator_port, log)
+    return Platform(process, api_port, emulator_port, log, edge_ports)
 
 
 @pytest.fixture
 def ports() -> tuple[int, int]:
+    return free_port(), free_port()
+
+
+@pytest.fixture
+def edge_ports() -> tuple[int, int]:
+    """Free ports for `up`'s two edges (its default, the API's +1 and +2, may be taken)."""
     return free_port(), free_port()
 
 
@@ -107,3 +119,12 @@ def platform_factory(tmp_path: Path) -> Iterator[list[Platform]]:
         if platform.process.poll() is None:
             os.killpg(platform.process.pid, signal.SIGKILL)
             platform.process.wait()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keeps each phase's report on the test item (``rep_call``), so fixtures can tell a
+    failed test from a passed one (and take a screenshot)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 import unicodedata
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,28 +16,54 @@ import imageio_ffmpeg
 import pytest
 
 from flixstack import spec
+from flixstack.aws.clients import AwsClients
 from flixstack.local import emulator
+from flixstack.playback import signing
+from flixstack.settings import Settings
 from tests.conftest import ROOT
 from tests.e2e.conftest import FLIXSTACK, Platform, listening, start_platform, wait_until_closed
 
 pytestmark = pytest.mark.e2e
 
 
-def up_command(api_port: int, emulator_port: int, tmp_path: Path, seed: bool = False) -> list[str]:
+def up_command(
+    api_port: int,
+    emulator_port: int,
+    tmp_path: Path,
+    edge_ports: tuple[int, int],
+    seed: bool = False,
+) -> list[str]:
     """``flixstack up`` on these ports; without ``seed``, with an empty catalog (faster)."""
     return [
         FLIXSTACK, "up",
         "--port", str(api_port),
         "--emulator-port", str(emulator_port),
+        "--edge-ports", ",".join(map(str, edge_ports)),
         "--state-dir", str(tmp_path / "state"),
         *([] if seed else ["--seed-titles", "0"]),
     ]  # fmt: skip
 
 
-def play(url: str, min_frames: int) -> None:
-    """A player (ffmpeg) reads the manifest over HTTP and decodes the first video stream."""
+def signed_cookies(platform: Platform, media_key: str) -> str:
+    """A Cookie header granting the asset of ``media_key`` on every edge, signed with the
+    platform's CDN key (read from the emulator's secret), as POST /playback will sign it."""
+    settings = Settings(endpoint_url=f"http://127.0.0.1:{platform.emulator_port}")
+    key = signing.load_signing_key(AwsClients(settings).secretsmanager, settings.naming)
+    _, title_id, asset_version, *_ = media_key.split("/")
+    cookies = signing.signed_cookies(
+        key,
+        signing.asset_resource(title_id, asset_version),
+        datetime.now(UTC) + timedelta(minutes=10),
+    )
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def play(url: str, min_frames: int, cookie: str) -> None:
+    """A player (ffmpeg) reads the manifest over HTTP, sending ``cookie`` with every request
+    (manifests, init segments, segments), and decodes the first video stream."""
     played = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url,
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+         "-headers", f"Cookie: {cookie}\r\n", "-i", url,
          "-map", "0:v:0", "-f", "null", "-"],
         capture_output=True,
         text=True,
@@ -58,12 +85,16 @@ def assert_all_present(health: dict[str, object], emulator_port: int) -> None:
 
 
 def test_up_starts_the_emulator_serves_and_stops_everything_on_sigint(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     api_port, emulator_port = ports
     platform = start_platform(
-        up_command(api_port, emulator_port, tmp_path), tmp_path, api_port, emulator_port
-    )
+        up_command(api_port, emulator_port, tmp_path, edge_ports),
+        tmp_path, api_port, emulator_port, edge_ports=edge_ports,
+    )  # fmt: skip
     platform_factory.append(platform)
 
     health = platform.wait_healthy()
@@ -73,14 +104,23 @@ def test_up_starts_the_emulator_serves_and_stops_everything_on_sigint(
     printed = platform.log.read_text()
     assert f"{platform.url}/docs" in printed
     assert "embedded moto server" in printed
+    # two CDN edges answer their health probe, and refuse media without signed cookies
+    for name, edge_url in zip(("edge-a", "edge-b"), platform.edge_urls, strict=True):
+        assert httpx.get(f"{edge_url}/healthz").json()["edge"] == name
+        assert f"{edge_url}/titles/" in printed
+        refused = httpx.get(f"{edge_url}/titles/t/v/hls/master.m3u8")
+        assert (refused.status_code, refused.json()["reason"]) == (403, "missing_cookies")
 
     assert platform.stop(signal.SIGINT) == 0
-    assert wait_until_closed(api_port)
-    assert wait_until_closed(emulator_port)
+    for port in (api_port, *edge_ports, emulator_port):
+        assert wait_until_closed(port), port
 
 
 def test_up_twice_against_an_emulator_that_keeps_running(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     api_port, emulator_port = ports
     moto = subprocess.Popen(
@@ -93,8 +133,9 @@ def test_up_twice_against_an_emulator_that_keeps_running(
             time.sleep(0.1)
         for run in (1, 2):
             platform = start_platform(
-                up_command(api_port, emulator_port, tmp_path), tmp_path, api_port, emulator_port
-            )
+                up_command(api_port, emulator_port, tmp_path, edge_ports),
+                tmp_path, api_port, emulator_port, edge_ports=edge_ports,
+            )  # fmt: skip
             platform_factory.append(platform)
             assert_all_present(platform.wait_healthy(), emulator_port)
             printed = platform.log.read_text()
@@ -102,7 +143,8 @@ def test_up_twice_against_an_emulator_that_keeps_running(
             if run == 2:
                 assert "0 created" in printed
             assert platform.stop(signal.SIGTERM) == 0
-            assert wait_until_closed(api_port)
+            for port in (api_port, *edge_ports):
+                assert wait_until_closed(port), port
             # an emulator flixstack did not start is not flixstack's to stop
             assert listening(emulator_port)
     finally:
@@ -111,26 +153,33 @@ def test_up_twice_against_an_emulator_that_keeps_running(
 
 
 def test_children_exit_when_up_is_killed_outright(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     api_port, emulator_port = ports
     platform = start_platform(
-        up_command(api_port, emulator_port, tmp_path), tmp_path, api_port, emulator_port
-    )
+        up_command(api_port, emulator_port, tmp_path, edge_ports),
+        tmp_path, api_port, emulator_port, edge_ports=edge_ports,
+    )  # fmt: skip
     platform_factory.append(platform)
     platform.wait_healthy()
     # SIGKILL gives flixstack up no chance to clean up; the kernel tells its children.
     os.kill(platform.process.pid, signal.SIGKILL)
     platform.process.wait()
-    assert wait_until_closed(api_port)
-    assert wait_until_closed(emulator_port)
+    for port in (api_port, *edge_ports, emulator_port):
+        assert wait_until_closed(port), port
 
 
 def test_make_up_stops_everything_when_make_is_interrupted(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     api_port, emulator_port = ports
-    args = " ".join(up_command(api_port, emulator_port, tmp_path)[2:])
+    args = " ".join(up_command(api_port, emulator_port, tmp_path, edge_ports)[2:])
     env = {"VENV": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")))}
     platform = start_platform(
         ["make", "--no-print-directory", "up", f"UP_ARGS={args}"],
@@ -144,20 +193,27 @@ def test_make_up_stops_everything_when_make_is_interrupted(
     # SIGINT to make alone (not its process group): make exits, flixstack up must follow.
     os.kill(platform.process.pid, signal.SIGINT)
     platform.process.wait(timeout=30)
-    assert wait_until_closed(api_port, timeout=30)
-    assert wait_until_closed(emulator_port, timeout=30)
+    for port in (api_port, *edge_ports, emulator_port):
+        assert wait_until_closed(port, timeout=30), port
 
 
 def test_ingest_through_the_running_platform_and_play_both_manifests(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     """The user's path: `flixstack up`, `flixstack sample-video`, `flixstack ingest --wait
     --json`; then a player (ffmpeg) reads the HLS master and the DASH MPD through the local
-    edge over HTTP and decodes every frame of the top rendition."""
+    edge over HTTP, with signed cookies, and decodes every frame of the top rendition.
+    Media are packaged in the clear here (HLS and DASH): protected media need a content
+    key from the API as well."""
     api_port, emulator_port = ports
     platform = start_platform(
-        up_command(api_port, emulator_port, tmp_path), tmp_path, api_port, emulator_port
-    )
+        up_command(api_port, emulator_port, tmp_path, edge_ports),
+        tmp_path, api_port, emulator_port, env={"FLIXSTACK_PROTECT_MEDIA": "false"},
+        edge_ports=edge_ports,
+    )  # fmt: skip
     platform_factory.append(platform)
     platform.wait_healthy()
     clip = tmp_path / "clip.mp4"
@@ -198,9 +254,12 @@ def test_ingest_through_the_running_platform_and_play_both_manifests(
     assert result["error"] is None
     assert result["renditions"]
     assert all(r["height"] <= 240 for r in result["renditions"])
+    edge_a = platform.edge_urls[0]
     for manifest in (result["master_playlist_url"], result["dash_manifest_url"]):
-        assert manifest.startswith(f"{platform.url}/media/")
-        play(manifest, min_frames=5 * 24)  # 5 s of video
+        assert manifest.startswith(f"{edge_a}/titles/{result['title_id']}/{result['job_id']}/")
+        assert httpx.get(manifest).status_code == 403  # no cookies
+        cookie = signed_cookies(platform, manifest.removeprefix(f"{edge_a}/"))
+        play(manifest, min_frames=5 * 24, cookie=cookie)  # 5 s of video
     assert platform.stop(signal.SIGINT) == 0
 
 
@@ -223,12 +282,16 @@ def sign_in(platform: Platform, tmp_path: Path, user: str) -> str:
 
 
 def test_up_seeds_a_catalog_viewers_browse_search_and_play(
-    tmp_path: Path, ports: tuple[int, int], platform_factory: list[Platform]
+    tmp_path: Path,
+    ports: tuple[int, int],
+    edge_ports: tuple[int, int],
+    platform_factory: list[Platform],
 ) -> None:
     api_port, emulator_port = ports
     platform = start_platform(
-        up_command(api_port, emulator_port, tmp_path, seed=True), tmp_path, api_port, emulator_port
-    )
+        up_command(api_port, emulator_port, tmp_path, edge_ports, seed=True),
+        tmp_path, api_port, emulator_port, edge_ports=edge_ports,
+    )  # fmt: skip
     platform_factory.append(platform)
     platform.wait_healthy()
     assert "catalog seeded: 200 titles created" in platform.log.read_text()
@@ -265,11 +328,12 @@ def test_up_seeds_a_catalog_viewers_browse_search_and_play(
         headers={"CloudFront-Viewer-Country": "FR", "Accept-Language": "fr"},
     ).json()
     assert french["id"] in [h["id"] for h in hits], (typo, french["name"])
-    # a seeded title plays through the local edge
+    # a seeded title plays through either CDN edge, with signed cookies; its poster is public
     detail = httpx.get(
         f"{platform.url}/titles/{us[0]['id']}", headers={"CloudFront-Viewer-Country": "US"}
     ).json()
     assert detail["playable"] is True
+    assert str(detail["poster_url"]).startswith(f"{platform.edge_urls[0]}/titles/")
     poster = httpx.get(str(detail["poster_url"]))
     assert (poster.status_code, poster.headers["content-type"]) == (200, "image/jpeg")
     assert httpx.get(f"{platform.url}/admin/titles/{us[0]['id']}").status_code == 401
@@ -278,5 +342,7 @@ def test_up_seeds_a_catalog_viewers_browse_search_and_play(
         f"{platform.url}/admin/titles/{us[0]['id']}", headers={"Authorization": f"Bearer {token}"}
     ).json()
     asset = admin["asset"] or next(e["asset"] for e in admin["episodes"].values() if e["asset"])
-    play(f"{platform.url}/media/{asset['master_playlist']}", min_frames=24)
+    cookie = signed_cookies(platform, asset["master_playlist"])
+    for edge_url in platform.edge_urls:
+        play(f"{edge_url}/{asset['master_playlist']}", min_frames=24, cookie=cookie)
     assert platform.stop(signal.SIGINT) == 0

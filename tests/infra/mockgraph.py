@@ -10,6 +10,8 @@ from typing import Any
 
 import pulumi
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -28,22 +30,60 @@ STACKS = tuple(
 """Every stack file in stacks/: the program is checked against each."""
 
 
+def pem_key_pair(bits: int = 2048) -> tuple[str, str]:
+    """A fresh RSA key pair as (PEM public key, PEM PKCS#8 private key)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return public.decode(), private.decode()
+
+
+SIGNING_PUBLIC_KEY, SIGNING_PRIVATE_KEY = pem_key_pair()
+"""The CloudFront signing key pair of every mocked stack (made once per test run)."""
+SIGNING_CONFIG = {
+    "flixstack:cdnSigningPublicKey": SIGNING_PUBLIC_KEY,
+    "flixstack:cdnSigningPrivateKey": SIGNING_PRIVATE_KEY,
+}
+"""What an operator sets with ``pulumi config set [--secret]``; stack files hold neither."""
+SECRET_CONFIG_KEYS = ["flixstack:cdnSigningPrivateKey"]
+
+
 class GraphMocks(pulumi.runtime.Mocks):
     """Records every resource and answers with the outputs a provider would compute."""
 
     def __init__(self) -> None:
         self.resources: list[Resource] = []
+        self.regions: dict[str, str] = {}
+        """Each resource's region (by logical name): its provider's, else the stack's."""
+        self._provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Resource(args.typ, args.name, args.inputs))
         module = args.typ.split(":")[1].split("/")[0]
         name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
+        # An explicit provider comes as "<urn>::<id>"; default providers are not recorded.
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        region = self._provider_regions.get(provider_id, REGION)
+        self.regions[args.name] = region
         outputs: dict[str, Any] = {
             **args.inputs,
-            "arn": f"arn:aws:{module}:{REGION}:{ACCOUNT}:{name}",
+            "arn": f"arn:aws:{module}:{region}:{ACCOUNT}:{name}",
         }
-        if args.typ == "aws:s3/bucket:Bucket":
-            outputs.update(arn=f"arn:aws:s3:::{name}", bucket=name)
+        if args.typ == "pulumi:providers:aws":
+            self._provider_regions[f"{name}-id"] = args.inputs["region"]
+        elif args.typ == "aws:s3/bucket:Bucket":
+            outputs.update(
+                arn=f"arn:aws:s3:::{name}",
+                bucket=name,
+                bucketDomainName=f"{name}.s3.amazonaws.com",
+                bucketRegionalDomainName=f"{name}.s3.{region}.amazonaws.com",
+            )
         elif args.typ == "aws:dynamodb/table:Table" and args.inputs.get("streamEnabled"):
             outputs["streamArn"] = f"{outputs['arn']}/stream/2026-01-01T00:00:00.000"
         elif args.typ == "aws:sqs/queue:Queue":
@@ -73,6 +113,11 @@ class GraphMocks(pulumi.runtime.Mocks):
             outputs["revision"] = 1
         elif args.typ == "aws:cloudwatch/eventRule:EventRule":
             outputs["arn"] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            outputs["arn"] = f"arn:aws:cloudfront::{ACCOUNT}:distribution/{name}-id"
+            outputs["domainName"] = f"{name}-id.cloudfront.net"
+        elif args.typ == "aws:secretsmanager/secret:Secret":
+            outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-AbCdEf"
         return f"{name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -95,9 +140,16 @@ class GraphMocks(pulumi.runtime.Mocks):
 
 
 class Graph:
-    def __init__(self, resources: list[Resource], outputs: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        resources: list[Resource],
+        outputs: Mapping[str, Any],
+        regions: Mapping[str, str] | None = None,
+    ) -> None:
         self.resources = resources
         self.outputs = outputs
+        self.regions = dict(regions or {})
+        """The region each resource is created in (its provider's), by logical name."""
 
     def of(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -125,16 +177,19 @@ def run(program: Callable[[], None], *, stack: str, config: Mapping[str, str]) -
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(mocks, project="flixstack", stack=stack, preview=False)
-    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_all_config(
+        dict(config), [key for key in SECRET_CONFIG_KEYS if key in config]
+    )
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     outputs = getattr(root, "outputs", {}) if root is not None else {}
-    return Graph(mocks.resources, outputs)
+    return Graph(mocks.resources, outputs, mocks.regions)
 
 
 def run_stack(stack: str, extra_config: Mapping[str, str] | None = None) -> Graph:
-    """The whole ``infra/__main__.py`` program with ``stacks/Pulumi.<stack>.yaml``."""
-    config = {**stack_config(stack), **(extra_config or {})}
+    """The whole ``infra/__main__.py`` program with ``stacks/Pulumi.<stack>.yaml`` and the
+    signing key pair an operator sets apart from the stack file."""
+    config = {**stack_config(stack), **SIGNING_CONFIG, **(extra_config or {})}
     return run(
         lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"),
         stack=stack,

@@ -1,4 +1,4 @@
-"""StackConfig fails fast on transcoding settings AWS would reject at deploy time."""
+"""StackConfig fails fast on transcoding and CDN settings AWS would reject at deploy time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from infra.components.cdn import CdnDistribution, GeoRestriction
 from infra.config import StackConfig
+from tests.infra.mockgraph import SIGNING_PUBLIC_KEY
 
 
 def _config(**changes: Any) -> StackConfig:
@@ -47,3 +49,90 @@ def test_given_network_is_accepted() -> None:
         transcode_assign_public_ip=False,
     )
     assert config.transcode_subnet_ids == ("subnet-a", "subnet-b")
+
+
+# --- playback and delivery ------------------------------------------------------------------------
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0000-4000-8000-000000000000"
+
+
+def test_default_cdns_are_two_distributions() -> None:
+    config = _config()
+    assert [c.name for c in config.cdns] == ["cloudfront-a", "cloudfront-b"]
+    assert config.media_replica_region is None
+    assert config.cdn_viewer_protocol_policy == "redirect-to-https"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"cdns": (CdnDistribution("only"),)}, "flixstack:cdns"),  # one CDN is no multi-CDN
+        ({"cdns": (CdnDistribution("a"), CdnDistribution("a"))}, "flixstack:cdns"),
+        ({"cdn_price_class": "PriceClass_1"}, "cdnPriceClass"),
+        ({"cdn_viewer_protocol_policy": "allow-all"}, "cdnViewerProtocolPolicy"),
+        (
+            {"cdns": (CdnDistribution("a", aliases=("a.example.com",)), CdnDistribution("b"))},
+            "cdnCertificateArn",
+        ),
+        (
+            {"cdn_certificate_arn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+            "cdnCertificateArn",
+        ),
+        (
+            {
+                "cdn_certificate_arn": CERTIFICATE,
+                "cdn_cookie_domain": "example.com",
+                "cdns": (
+                    CdnDistribution("a", aliases=("a.example.com",)),
+                    CdnDistribution("b"),  # would never get the cookies
+                ),
+            },
+            "cdnCookieDomain",
+        ),
+        ({"cdn_web_origins": ("https://app.example.com/player",)}, "cdnWebOrigins"),
+        ({"cdn_web_origins": ()}, "cdnWebOrigins"),
+        ({"cdn_origin_shield_region": "virginia"}, "cdnOriginShieldRegion"),
+        ({"media_replica_region": "us-east-1"}, "mediaReplicaRegion"),
+        ({"cdn_signing_public_key": "not a key"}, "cdnSigningPublicKey"),
+    ],
+)
+def test_bad_cdn_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        _config(**changes)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "Has Caps"},
+        {"name": "a", "weight": 0},
+        {"name": "a", "territories": {"usa": 1}},
+        {"name": "a", "territories": {"US": -1}},
+        {"name": "a", "colour": "blue"},
+    ],
+)
+def test_bad_cdn_entries_fail_fast(entry: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"CDN|cdns"):
+        CdnDistribution.from_config(entry)
+
+
+@pytest.mark.parametrize(
+    "restriction", [{"type": "allow", "locations": ["US"]}, {"type": "whitelist", "locations": []}]
+)
+def test_bad_geo_restrictions_fail_fast(restriction: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="geo restriction"):
+        GeoRestriction(type=restriction["type"], locations=tuple(restriction["locations"]))
+
+
+def test_a_multi_region_cdn_with_custom_domains_is_accepted() -> None:
+    config = _config(
+        media_replica_region="us-west-2",
+        cdn_certificate_arn=CERTIFICATE,
+        cdn_cookie_domain="flix.example.com",
+        cdns=(
+            CdnDistribution("a", weight=3, aliases=("cdn-a.flix.example.com",)),
+            CdnDistribution("b", territories={"DE": 2}, aliases=("cdn-b.flix.example.com",)),
+        ),
+        cdn_geo_restriction=GeoRestriction("blacklist", ("KP",)),
+        cdn_signing_public_key=SIGNING_PUBLIC_KEY,
+    )
+    assert config.cdns[1].territories == {"DE": 2}

@@ -169,10 +169,15 @@ def test_authorizer_accepts_tokens_of_the_pool_for_both_clients(graph: Graph) ->
     assert authorizer.props["apiId"] == f"{http_api.props['name']}-id"
 
 
-def test_admin_and_profile_routes_need_a_token_and_the_rest_is_public(graph: Graph) -> None:
+def test_admin_profile_playback_and_key_routes_need_a_token_and_the_rest_is_public(
+    graph: Graph,
+) -> None:
     (authorizer,) = graph.of(AUTHORIZER)
     routes = {r.props["routeKey"]: r.props for r in graph.of(ROUTE)}
-    protected = {"ANY /admin/{proxy+}", "ANY /profiles", "ANY /profiles/{proxy+}"}
+    protected = {
+        "ANY /admin/{proxy+}", "ANY /profiles", "ANY /profiles/{proxy+}",
+        "ANY /playback/{proxy+}", "ANY /keys/{proxy+}",
+    }  # fmt: skip
     assert set(api.AUTHORIZED_ROUTES.values()) == protected
     assert set(routes) == protected | {"$default"}
     for key in protected:

@@ -8,16 +8,21 @@ from infra import policies
 from infra.policy import rules
 from infra.policy.rules import Resource
 
+KEYS_TABLE = "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-keys"
+SIGNING_SECRET = "arn:aws:secretsmanager:us-east-1:1:secret:flixstack-dev/cdn-signing-AbCdEf"
+
 
 def _api_policy() -> dict[str, object]:
     return json.loads(
         policies.api_function_policy(
             table_arns=["arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-catalog"],
+            content_keys_table_arn=KEYS_TABLE,
             bucket_arns=["arn:aws:s3:::flixstack-dev-media-1"],
             queue_arns=["arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"],
             stream_arns=["arn:aws:kinesis:us-east-1:1:stream/flixstack-dev-events"],
             user_pool_arns=["arn:aws:cognito-idp:us-east-1:1:userpool/p"],
             kms_key_arns=["arn:aws:kms:us-east-1:1:key/k"],
+            secret_arns=[SIGNING_SECRET],
             log_group_arn="arn:aws:logs:us-east-1:1:log-group:/aws/lambda/flixstack-dev-api",
         )
     )
@@ -38,6 +43,22 @@ def test_api_policy_covers_table_indexes_and_objects() -> None:
     )
     assert statements["Objects"]["Resource"] == ["arn:aws:s3:::flixstack-dev-media-1/*"]
     assert "dynamodb:Scan" not in statements["Tables"]["Action"]
+
+
+def test_api_policy_reads_content_keys_and_the_signing_secret_only() -> None:
+    statements = {s["Sid"]: s for s in _api_policy()["Statement"]}  # type: ignore[attr-defined]
+    # the keys table is apart: GetItem (and /health's DescribeTable), never a write
+    assert statements["ContentKeys"]["Resource"] == [KEYS_TABLE]
+    assert statements["ContentKeys"]["Action"] == ["dynamodb:DescribeTable", "dynamodb:GetItem"]
+    assert not [
+        s
+        for s in statements.values()
+        if KEYS_TABLE in s["Resource"] and s is not statements["ContentKeys"]
+    ]
+    assert statements["Secrets"]["Resource"] == [SIGNING_SECRET]
+    assert "secretsmanager:GetSecretValue" in statements["Secrets"]["Action"]
+    assert "secretsmanager:PutSecretValue" not in statements["Secrets"]["Action"]
+    assert "kms:Decrypt" in statements["Keys"]["Action"]
 
 
 def test_tls_only_policy_denies_plain_http_on_bucket_and_objects() -> None:
@@ -93,6 +114,7 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
         media_bucket_arn=MEDIA,
         artifacts_bucket_arn=ARTIFACTS,
         table_arns=["arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs"],
+        content_keys_table_arn=KEYS_TABLE,
         queue_arn=QUEUE,
         dead_letter_arn=DLQ,
         media_key_arn="arn:aws:kms:us-east-1:1:key/k",
@@ -105,6 +127,14 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
         "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs",
         "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-jobs/index/*",
     ]
+    # content keys: stored with a conditional put, read back by a retried job
+    assert statements["ContentKeys"] == {
+        "Sid": "ContentKeys",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "Resource": [KEYS_TABLE],
+    }
+    assert statements["MediaKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert _passes_iam_rule(document)
 
 
@@ -148,3 +178,73 @@ def test_ecr_lifecycle_expires_untagged_first_and_keeps_the_newest() -> None:
     }
     # ECR requires the rule for "any" to have the highest priority number.
     assert by_status["any"]["rulePriority"] == max(r["rulePriority"] for r in rules_)
+
+
+# --- media delivery and replication -----------------------------------------------------------
+DISTRIBUTIONS = [
+    "arn:aws:cloudfront::1:distribution/EB",
+    "arn:aws:cloudfront::1:distribution/EA",
+]
+REPLICA = "arn:aws:s3:::flixstack-dev-media-us-west-2-1"
+MEDIA_KEY = "arn:aws:kms:us-east-1:1:key/k"
+REPLICA_KEY = "arn:aws:kms:us-west-2:1:key/r"
+
+
+def test_media_bucket_policy_is_tls_only_and_read_by_exactly_the_distributions() -> None:
+    statements = _sids(policies.media_bucket_policy(MEDIA, DISTRIBUTIONS))
+    assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+    reads = statements["CloudFrontReadsTitles"]
+    assert reads["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reads["Action"] == "s3:GetObject"
+    assert reads["Resource"] == f"{MEDIA}/titles/*"
+    assert reads["Condition"] == {"StringEquals": {"aws:SourceArn": sorted(DISTRIBUTIONS)}}
+    bucket_policy = Resource(
+        rules.BUCKET_POLICY, "p", {"policy": json.dumps({"Statement": list(statements.values())})}
+    )
+    assert rules.service_principals_scoped([bucket_policy]) == []
+
+
+def test_media_key_policy_keeps_iam_in_charge_and_lets_the_distributions_decrypt() -> None:
+    statements = _sids(policies.media_key_policy("123456789012", DISTRIBUTIONS))
+    assert statements["AccountUsesIam"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    decrypt = statements["CloudFrontDecryptsMedia"]
+    assert decrypt["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Condition"] == {"StringEquals": {"aws:SourceArn": sorted(DISTRIBUTIONS)}}
+
+
+def test_replication_role_reads_titles_and_re_encrypts_them_for_the_replica_only() -> None:
+    document = policies.replication_policy(
+        source_bucket_arn=MEDIA,
+        source_key_arn=MEDIA_KEY,
+        source_region="us-east-1",
+        replica_bucket_arn=REPLICA,
+        replica_key_arn=REPLICA_KEY,
+        replica_region="us-west-2",
+    )
+    statements = _sids(document)
+    assert statements["SourceBucket"]["Resource"] == [MEDIA]
+    assert statements["SourceObjects"]["Resource"] == [f"{MEDIA}/titles/*"]
+    assert statements["SourceObjects"]["Action"] == [
+        "s3:GetObjectVersionAcl",
+        "s3:GetObjectVersionForReplication",
+        "s3:GetObjectVersionTagging",
+    ]
+    assert statements["ReplicaObjects"]["Resource"] == [f"{REPLICA}/titles/*"]
+    assert statements["ReplicaObjects"]["Action"] == [
+        "s3:ReplicateDelete",
+        "s3:ReplicateObject",
+        "s3:ReplicateTags",
+    ]
+    assert statements["DecryptSource"] == {
+        "Sid": "DecryptSource",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [MEDIA_KEY],
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+    }
+    assert statements["EncryptReplica"]["Resource"] == [REPLICA_KEY]
+    assert statements["EncryptReplica"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}
+    }
+    assert _passes_iam_rule(document)

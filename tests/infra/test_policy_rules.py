@@ -6,7 +6,8 @@ flags the defect, not something else."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,24 @@ ARN = "arn:aws:s3:::b1"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q1"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/1/q1"
 IMAGE = "1.dkr.ecr.us-east-1.amazonaws.com/r1:src-0123"
+DISTRIBUTION_ARN = "arn:aws:cloudfront::1:distribution/E1"
+MEDIA_ARN = "arn:aws:s3:::m1"
+S3_ORIGIN: dict[str, Any] = {
+    "originId": "media",
+    "domainName": "m1.s3.us-east-1.amazonaws.com",
+    "originAccessControlId": "oac1-id",
+}
+API_ORIGIN: dict[str, Any] = {
+    "originId": "api",
+    "domainName": "api.example.com",
+    "customOriginConfig": {
+        "httpPort": 80,
+        "httpsPort": 443,
+        "originProtocolPolicy": "https-only",
+        "originSslProtocols": ["TLSv1.2"],
+    },
+}
+BEHAVIOR = {"targetOriginId": "media", "viewerProtocolPolicy": "redirect-to-https"}
 
 
 def container(**changes: object) -> str:
@@ -30,33 +49,38 @@ def container(**changes: object) -> str:
     return json.dumps([{**definition, **changes}])
 
 
-def good_graph() -> list[Resource]:
+def bucket(name: str, policy: str) -> list[Resource]:
+    """A compliant bucket: encrypted, private, TLS only."""
     return [
-        Resource(rules.BUCKET, "b1", {"bucket": "b1"}),
+        Resource(rules.BUCKET, name, {"bucket": name}),
         Resource(
             rules.BUCKET_SSE,
-            "b1-encryption",
+            f"{name}-encryption",
             {
-                "bucket": "b1",
+                "bucket": name,
                 "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
             },
         ),
         Resource(
             rules.BUCKET_PAB,
-            "b1-pab",
+            f"{name}-pab",
             {
-                "bucket": "b1",
+                "bucket": name,
                 "blockPublicAcls": True,
                 "blockPublicPolicy": True,
                 "ignorePublicAcls": True,
                 "restrictPublicBuckets": True,
             },
         ),
-        Resource(
-            rules.BUCKET_POLICY,
-            "b1-policy",
-            {"bucket": "b1", "policy": policies.tls_only_bucket_policy(ARN)},
-        ),
+        Resource(rules.BUCKET_POLICY, f"{name}-policy", {"bucket": name, "policy": policy}),
+    ]
+
+
+def good_graph() -> list[Resource]:
+    return [
+        *bucket("b1", policies.tls_only_bucket_policy(ARN)),
+        # the CDN's origin: read by one distribution through OAC
+        *bucket("m1", policies.media_bucket_policy(MEDIA_ARN, [DISTRIBUTION_ARN])),
         Resource(
             rules.TABLE,
             "t1",
@@ -118,6 +142,37 @@ def good_graph() -> list[Resource]:
         ),
         Resource(rules.ECS_TASK_DEFINITION, "td1", {"containerDefinitions": container()}),
         Resource(
+            rules.ORIGIN_ACCESS_CONTROL,
+            "oac1",
+            {
+                "originAccessControlOriginType": "s3",
+                "signingBehavior": "always",
+                "signingProtocol": "sigv4",
+            },
+        ),
+        Resource(
+            rules.DISTRIBUTION,
+            "d1",
+            {
+                "origins": [S3_ORIGIN, API_ORIGIN],
+                "defaultCacheBehavior": BEHAVIOR,
+                "orderedCacheBehaviors": [
+                    {**BEHAVIOR, "pathPattern": "titles/*.m3u8"},
+                    {
+                        **BEHAVIOR,
+                        "pathPattern": "api/*",
+                        "targetOriginId": "api",
+                        "viewerProtocolPolicy": "https-only",
+                    },
+                ],
+                "viewerCertificate": {
+                    "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c1",
+                    "minimumProtocolVersion": "TLSv1.2_2021",
+                    "sslSupportMethod": "sni-only",
+                },
+            },
+        ),
+        Resource(
             "aws:iam/rolePolicy:RolePolicy",
             "p1",
             {
@@ -153,6 +208,19 @@ def _add(resource: Resource) -> Callable[[list[Resource]], list[Resource]]:
     return lambda graph: [*graph, resource]
 
 
+def _origins(*origins: Mapping[str, Any]) -> Callable[[list[Resource]], list[Resource]]:
+    return _replace("d1", origins=list(origins))
+
+
+def _media_statement(**statement: object) -> Callable[[list[Resource]], list[Resource]]:
+    """The m1 (origin) bucket policy with one more statement."""
+    document = json.loads(policies.media_bucket_policy(MEDIA_ARN, [DISTRIBUTION_ARN]))
+    document["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{MEDIA_ARN}/*", **statement}
+    )
+    return _replace("m1-policy", policy=json.dumps(document))
+
+
 def _queue_statement(**statement: object) -> Callable[[list[Resource]], list[Resource]]:
     """The q1 queue policy with one more statement."""
     document = json.loads(policies.queue_policy(QUEUE_ARN, [ARN], "1"))
@@ -164,6 +232,108 @@ def _queue_statement(**statement: object) -> Callable[[list[Resource]], list[Res
 
 # rule name -> (defect description, mutation of the good graph)
 BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource]]]]] = {
+    "cloudfront-oac-only": [
+        (
+            "S3 origin without OAC",
+            _origins(
+                {k: v for k, v in S3_ORIGIN.items() if k != "originAccessControlId"}, API_ORIGIN
+            ),
+        ),
+        (
+            "legacy origin access identity",
+            _origins(
+                {
+                    "originId": "media",
+                    "domainName": S3_ORIGIN["domainName"],
+                    "s3OriginConfig": {
+                        "originAccessIdentity": "origin-access-identity/cloudfront/E2"
+                    },
+                },
+                API_ORIGIN,
+            ),
+        ),
+        (
+            "S3 bucket as a custom origin",
+            _origins(
+                {**S3_ORIGIN, "customOriginConfig": API_ORIGIN["customOriginConfig"]}, API_ORIGIN
+            ),
+        ),
+        (
+            "S3 website endpoint",
+            _origins(
+                S3_ORIGIN,
+                {**API_ORIGIN, "domainName": "b1.s3-website-us-east-1.amazonaws.com"},
+            ),
+        ),
+        (
+            "bucket of another stack",
+            _origins({**S3_ORIGIN, "domainName": "other.s3.us-east-1.amazonaws.com"}, API_ORIGIN),
+        ),
+        (
+            "CloudFront let in for any distribution of the account",
+            _media_statement(
+                Principal={"Service": "cloudfront.amazonaws.com"},
+                Condition={"StringEquals": {"aws:SourceAccount": "1"}},
+            ),
+        ),
+        ("OAC that does not sign", _replace("oac1", signingBehavior="never")),
+    ],
+    "cloudfront-https-only": [
+        (
+            "default behaviour allows HTTP",
+            _replace("d1", defaultCacheBehavior={**BEHAVIOR, "viewerProtocolPolicy": "allow-all"}),
+        ),
+        (
+            "ordered behaviour allows HTTP",
+            _replace(
+                "d1",
+                orderedCacheBehaviors=[
+                    {
+                        **BEHAVIOR,
+                        "pathPattern": "titles/*.m3u8",
+                        "viewerProtocolPolicy": "allow-all",
+                    }
+                ],
+            ),
+        ),
+        (
+            "custom origin over HTTP",
+            _origins(
+                S3_ORIGIN,
+                {
+                    **API_ORIGIN,
+                    "customOriginConfig": {
+                        **API_ORIGIN["customOriginConfig"],
+                        "originProtocolPolicy": "match-viewer",
+                    },
+                },
+            ),
+        ),
+        (
+            "custom origin allows TLS 1.0",
+            _origins(
+                S3_ORIGIN,
+                {
+                    **API_ORIGIN,
+                    "customOriginConfig": {
+                        **API_ORIGIN["customOriginConfig"],
+                        "originSslProtocols": ["TLSv1", "TLSv1.2"],
+                    },
+                },
+            ),
+        ),
+        (
+            "custom certificate allowing TLS 1.0",
+            _replace(
+                "d1",
+                viewerCertificate={
+                    "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c1",
+                    "minimumProtocolVersion": "TLSv1_2016",
+                    "sslSupportMethod": "sni-only",
+                },
+            ),
+        ),
+    ],
     "s3-encrypted": [
         ("no encryption configuration", _drop("b1-encryption")),
         (
@@ -316,3 +486,36 @@ def test_lambda_alarm_satisfies_the_concurrency_rule() -> None:
         )
     )
     assert rules.lambda_concurrency_or_alarm(graph) == []
+
+
+# --- CloudFront: what the other rules also catch, and what the OAC rule must not flag -------
+def test_oac_rule_flags_an_origin_bucket_that_is_public() -> None:
+    # GIVEN the origin's bucket without its public access block, and then open to everyone
+    unblocked = _drop("m1-pab")(good_graph())
+    public = _media_statement(Principal="*")(good_graph())
+    # THEN the OAC rule says so for the distribution (beside the S3 rules)
+    assert rules.cloudfront_oac_only(unblocked) == [
+        "distribution d1 origin media serves bucket m1, which does not block public access"
+    ]
+    assert rules.cloudfront_oac_only(public) == [
+        "distribution d1 origin media serves bucket m1, whose policy lets everyone in"
+    ]
+
+
+def test_oac_rule_accepts_cloudfront_pinned_to_distributions_in_any_key_case() -> None:
+    pinned = _media_statement(
+        Principal={"Service": "cloudfront.amazonaws.com"},
+        Condition={"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}},
+    )(good_graph())
+    assert rules.violations(pinned) == {}
+
+
+def test_origins_unknown_at_preview_are_not_flagged() -> None:
+    graph = _origins({**S3_ORIGIN, "domainName": None}, API_ORIGIN)(good_graph())
+    assert rules.cloudfront_oac_only(graph) == []
+
+
+def test_the_default_certificate_needs_no_minimum_protocol() -> None:
+    """CloudFront's own certificate fixes its protocols; only custom ones choose."""
+    graph = _replace("d1", viewerCertificate={"cloudfrontDefaultCertificate": True})(good_graph())
+    assert rules.cloudfront_https_only(graph) == []

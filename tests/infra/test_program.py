@@ -9,6 +9,7 @@ import pytest
 
 from flixstack import spec
 from infra import outputs
+from infra.components.storage import replica_bucket_name
 from infra.policy import rules
 from tests.infra.mockgraph import ACCOUNT, STACKS, Graph, resolve, run_stack
 
@@ -34,7 +35,7 @@ def test_every_stack_passes_every_policy_rule(graph: Graph) -> None:
 
 def test_one_component_per_capability(graph: Graph) -> None:
     types = {r.type for r in graph.resources}
-    for component in ("Storage", "Data", "Messaging", "Identity", "Api", "Transcoding"):
+    for component in ("Storage", "Data", "Messaging", "Identity", "Api", "Transcoding", "Cdn"):
         assert f"flixstack:index:{component}" in types
 
 
@@ -63,9 +64,11 @@ def test_tables_follow_the_spec(graph: Graph) -> None:
 def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
     stage = graph.of(rules.TABLE)[0].props["name"].split("-")[1]
     naming = spec.Naming(stage, _bucket_suffix(graph))
+    # a multi-region stack adds the media replica, in the region of its own provider
+    replica_regions = [p.props["region"] for p in graph.of("pulumi:providers:aws")]
     assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
         naming.bucket(b) for b in spec.BUCKETS
-    }
+    } | {replica_bucket_name(naming, spec.MEDIA, region) for region in replica_regions}
     assert {q.props["name"] for q in graph.of(rules.QUEUE)} == {
         naming.queue(q) for q in spec.QUEUES
     }
@@ -206,9 +209,16 @@ def test_api_lambda_and_http_api(graph: Graph) -> None:
 
 def test_api_role_reaches_only_the_stack_resources(graph: Graph) -> None:
     document = json.loads(graph.named("api-function-role-policy").props["policy"])
-    tables = next(s for s in document["Statement"] if s["Sid"] == "Tables")
+    statements = {s["Sid"]: s for s in document["Statement"]}
     table_names = {t.props["name"] for t in graph.of(rules.TABLE)}
-    assert {r.split(":")[-1] for r in tables["Resource"] if "/index/" not in r} == table_names
+    keys_table = next(
+        name for name in table_names if name.endswith(f"-{spec.CONTENT_KEYS.logical}")
+    )
+    read_write = {r.split(":")[-1] for r in statements["Tables"]["Resource"] if "/index/" not in r}
+    # every table but the content keys, which the API may only read
+    assert read_write == table_names - {keys_table}
+    assert [r.split(":")[-1] for r in statements["ContentKeys"]["Resource"]] == [keys_table]
+    assert "dynamodb:PutItem" not in statements["ContentKeys"]["Action"]
 
 
 def test_outputs_are_exported() -> None:

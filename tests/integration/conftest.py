@@ -24,7 +24,7 @@ from flixstack.catalog.models import Licence
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.local.bootstrap import Bootstrap
 from flixstack.local.users import ensure_user
-from flixstack.settings import Settings
+from flixstack.settings import CdnEndpoint, Settings
 from tests.conftest import free_port
 from tests.unit.catalog.conftest import title
 from tests.unit.viewers.conftest import asset, playable_series
@@ -134,11 +134,22 @@ def catalog(bootstrapped: Settings, clients: AwsClients) -> None:
     CatalogPublisher(repository, snapshots).rebuild()
 
 
+CDNS = [
+    CdnEndpoint.model_validate({"name": name, "base_url": f"http://{name}.invalid"})
+    for name in ("cdn-a", "cdn-b")
+]
+
+
 def viewer_app(settings: Settings) -> FastAPI:
     """The API (rate limits raised: these tests send many requests from one address and
-    account)."""
+    account), offering two CDNs (nothing is served there: playback only names them)."""
     settings = settings.model_copy(
-        update={"rate_limit_per_s": 10_000.0, "rate_limit_burst": 10_000}
+        update={
+            "rate_limit_per_s": 10_000.0,
+            "rate_limit_burst": 10_000,
+            "cdns": CDNS,
+            "api_base_url": "http://api.invalid",
+        }
     )
     return create_app(settings)
 

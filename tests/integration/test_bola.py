@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import Device
+from flixstack.api.routers.playback import PROFILE_HEADER
+from tests.integration.conftest import Device, subject
 from tests.integration.test_viewers import hb, listed, new_profile, send
 
 pytestmark = pytest.mark.integration
@@ -38,6 +39,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/admin/titles/{title_id}/uploads"): {"filename": "x.mp4", "size_bytes": 1000},
     ("POST", "/admin/uploads/{upload_id}/complete"): {"parts": [{"number": 1, "etag": "e"}]},
     ("POST", "/admin/titles/{title_id}/{action}"): {"version": 1},
+    ("PUT", "/admin/accounts/{account_id}/status"): {"status": "suspended"},
 }
 # Catalog pages anyone may read (no account owns a title): not objects of an account.
 PUBLIC = {("GET", "/titles/{title_id}"), ("GET", "/rows/genre/{genre}")}
@@ -61,6 +63,9 @@ def test_a_second_account_succeeds_nowhere_on_the_first_accounts_objects(
 ) -> None:
     owner, intruder = device("bola-owner"), device("bola-intruder")
     theirs = new_profile(owner, "Owner")["id"]
+    # routes that name the profile in a header get the owner's profile too
+    as_owner = {PROFILE_HEADER: theirs}
+    assert owner.post("/playback/movie-a", headers=as_owner).status_code == 200
     send(owner, theirs, hb(1, position_s=900))
     assert owner.put(f"/profiles/{theirs}/my-list/movie-a").status_code == 200
     assert owner.put(f"/profiles/{theirs}/ratings/movie-b", json={"rating": "up"}).is_success
@@ -73,6 +78,9 @@ def test_a_second_account_succeeds_nowhere_on_the_first_accounts_objects(
         "upload_id": "upload-of-the-owner",
         "action": "archive",
         "genre": "drama",
+        "target_id": "movie-a",
+        "asset_version": "v1",
+        "account_id": subject(owner.headers["Authorization"].removeprefix("Bearer ")),
     }
     swept: list[tuple[str, str, int]] = []
     for method, template, takes_body in operations(intruder):
@@ -84,10 +92,16 @@ def test_a_second_account_succeeds_nowhere_on_the_first_accounts_objects(
         missing = [n for n in names if n not in values]
         assert not missing, f"no value for {missing} in {method} {template}"
         path = template.format_map(values)
-        response = intruder.request(method, path, json=BODIES.get((method, template)))
+        response = intruder.request(
+            method, path, json=BODIES.get((method, template)), headers=as_owner
+        )
         swept.append((method, template, response.status_code))
     assert len(swept) >= 25, swept
     listing = {("GET", "/profiles"), ("POST", "/profiles")}  # the intruder's own account
+    assert {(m, t) for m, t, _ in swept} >= {
+        ("POST", "/playback/{target_id}"),
+        ("GET", "/keys/{asset_version}"),
+    }
     successes = [s for s in swept if 200 <= s[2] < 300 and (s[0], s[1]) not in listing]
     assert successes == [], successes
     assert {status for method, template, status in swept if template.startswith("/admin")} == {403}
@@ -95,6 +109,7 @@ def test_a_second_account_succeeds_nowhere_on_the_first_accounts_objects(
     assert [p["name"] for p in intruder.get("/profiles").json()] == ["Intruder"]
     # and the owner's objects are untouched
     assert owner.get(f"/profiles/{theirs}").json()["name"] == "Owner"
+    assert owner.post("/playback/movie-a", headers=as_owner).status_code == 200  # not suspended
     assert listed(owner, theirs) == ["movie-a"]
     progress = owner.get(f"/profiles/{theirs}/progress/movie-a").json()
     assert progress["position_s"] == 900

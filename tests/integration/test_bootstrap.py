@@ -10,6 +10,7 @@ from flixstack import spec
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.inventory import Inventory, find_user_pool_id
 from flixstack.local.bootstrap import Bootstrap
+from flixstack.playback.signing import SigningKey
 from flixstack.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,33 @@ def test_inventory_with_a_known_pool_id_describes_it(
     assert pool.detail == pool_id
     wrong = Inventory(clients, bootstrapped.naming, user_pool_id="us-east-1_doesnotexist").check()
     assert not next(s for s in wrong if s.kind == "user_pool").present
+
+
+def test_the_cdn_signing_secret_is_generated_once_and_never_overwritten(
+    bootstrapped: Settings, clients: AwsClients
+) -> None:
+    name = bootstrapped.naming.secret(spec.CDN_SIGNING)
+    first = clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+    key = SigningKey.from_secret(first)
+    assert key.private_key.key_size == 2048
+    assert key.key_pair_id.startswith("K")
+    # WHEN the bootstrap runs again THEN the key stays (cookies already issued stay valid)
+    steps = Bootstrap(clients, bootstrapped.naming).run()
+    assert [s.outcome for s in steps if s.kind == "secret"] == ["exists"]
+    assert clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"] == first
+
+
+def test_the_media_key_is_an_enabled_symmetric_key_behind_its_alias(
+    bootstrapped: Settings, clients: AwsClients
+) -> None:
+    alias = bootstrapped.naming.key_alias(spec.MEDIA_KEY)
+    metadata = clients.kms.describe_key(KeyId=alias)["KeyMetadata"]
+    assert metadata["KeyState"] == "Enabled"
+    assert metadata["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert metadata["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert clients.kms.get_key_rotation_status(KeyId=metadata["KeyId"])["KeyRotationEnabled"]
+    statuses = Inventory(clients, bootstrapped.naming).check()
+    assert {(s.kind, s.logical, s.present) for s in statuses if s.kind in ("key", "secret")} == {
+        ("key", spec.MEDIA_KEY.logical, True),
+        ("secret", spec.CDN_SIGNING.logical, True),
+    }

@@ -1,4 +1,5 @@
-"""Admin: titles (metadata, licences, seasons, episodes, lifecycle), uploads, jobs.
+"""Admin: titles (metadata, licences, seasons, episodes, lifecycle), uploads, jobs,
+account status.
 
 Every route needs an access token of the admin group (401 without a valid token, 403
 without the group). Every edit carries the version it was based on (If-Match, or a
@@ -11,7 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from flixstack.api.deps import ActorDep, CatalogAdminDep, IfMatchDep, IngestDep, require_admin
+from flixstack.api.deps import (
+    ActorDep,
+    CatalogAdminDep,
+    IfMatchDep,
+    IngestDep,
+    ViewersDep,
+    require_admin,
+)
 from flixstack.catalog.models import (
     GENRES,
     AdminTitlePage,
@@ -28,6 +36,7 @@ from flixstack.catalog.models import (
 )
 from flixstack.catalog.service import MAX_PAGE
 from flixstack.media.uploads import JobView, UploadComplete, UploadRequest, UploadTicket
+from flixstack.viewers.models import ID_PATTERN, Account, AccountStatusPut
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[require_admin])
 TitleId = Annotated[str, Path(max_length=64)]
@@ -177,3 +186,15 @@ def lifecycle(
     the title and sends its media to a colder storage class) or restore."""
     version = if_match or (body.version if body else None)
     return _tagged(response, catalog.act(title_id, action, version, actor))
+
+
+@router.put("/accounts/{account_id}/status", response_model=Account)
+def set_account_status(
+    account_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: AccountStatusPut,
+    viewers: ViewersDep,
+    actor: ActorDep,
+) -> Account:
+    """Suspend an account (its profiles can no longer start playback or fetch keys) or
+    make it active again. The account id is the user's ``sub``."""
+    return viewers.set_account_status(account_id, body, actor)

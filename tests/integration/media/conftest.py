@@ -28,13 +28,15 @@ from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
 from flixstack.local.devserver import create_app
 from flixstack.local.ingest import IngestClient, IngestRequest
-from flixstack.media import samples
+from flixstack.media import encryption, samples
 from flixstack.media.jobs import TERMINAL, Job, JobState
 from flixstack.settings import Settings
 from tests.integration.conftest import ADMIN, access_token
 
 VISIBILITY_S = 4
 HEARTBEAT_S = 1.0
+EDGE_URL = "http://edge.test"
+"""Where published media is served from in these tests (a local edge, in-process)."""
 
 
 @pytest.fixture(scope="session")
@@ -130,13 +132,18 @@ class MediaPlatform:
 
 
 @pytest.fixture
-def media(bootstrapped: Settings, clients: AwsClients, tmp_path: Path) -> MediaPlatform:
+def media(
+    bootstrapped: Settings, clients: AwsClients, tmp_path: Path, request: pytest.FixtureRequest
+) -> MediaPlatform:
+    """The API and settings of a media test; ``@pytest.mark.clear_media`` turns the
+    AES-128 protection off (HLS and DASH in the clear, as for trailers)."""
     settings = bootstrapped.model_copy(
         update={
             "transcode_visibility_s": VISIBILITY_S,
             "transcode_heartbeat_s": HEARTBEAT_S,
             "work_dir": tmp_path / "work",
-            "media_base_url": "http://testserver/media",
+            "media_base_url": EDGE_URL,
+            "protect_media": request.node.get_closest_marker("clear_media") is None,
         }
     )
     token = access_token(settings, clients, ADMIN, (spec.ADMIN_GROUP,))
@@ -167,9 +174,8 @@ FINISHED = TERMINAL
 
 
 def manifest_uris(media: MediaPlatform, job: Job) -> set[str]:
-    """Every object key the job's HLS and DASH manifests refer to (recursively)."""
+    """Every object key the job's HLS and (unless protected) DASH manifests refer to."""
     assert job.master_playlist is not None
-    assert job.dash_manifest is not None
     keys: set[str] = set()
     master = m3u8.loads(media.object(job.master_playlist).decode())
     base = PurePosixPath(job.master_playlist).parent
@@ -182,7 +188,9 @@ def manifest_uris(media: MediaPlatform, job: Job) -> set[str]:
         for segment_map in playlist.segment_map or []:
             keys.add(_join(playlist_base, segment_map.uri))
         keys.update(_join(playlist_base, segment.uri) for segment in playlist.segments)
-    keys.update(dash_uris(media.object(job.dash_manifest), PurePosixPath(job.dash_manifest).parent))
+    if job.dash_manifest is not None:
+        dash = PurePosixPath(job.dash_manifest).parent
+        keys.update(dash_uris(media.object(job.dash_manifest), dash))
     return keys
 
 
@@ -246,9 +254,12 @@ def _expand(
     return out
 
 
-def decode_all_renditions(media: MediaPlatform, job: Job) -> dict[str, int]:
-    """Decodes every segment of every HLS rendition (init + segment) with PyAV; returns
-    the number of decoded frames per media playlist."""
+def decode_all_renditions(
+    media: MediaPlatform, job: Job, content_key: bytes | None = None
+) -> dict[str, int]:
+    """Decodes every segment of every HLS rendition (init + segment) with PyAV, after
+    decrypting it with ``content_key`` (AES-128, IV = media sequence number) when the playlist
+    says it is encrypted; returns the number of decoded frames per media playlist."""
     assert job.master_playlist is not None
     base = PurePosixPath(job.master_playlist).parent
     master = m3u8.loads(media.object(job.master_playlist).decode())
@@ -261,8 +272,12 @@ def decode_all_renditions(media: MediaPlatform, job: Job) -> dict[str, int]:
         playlist_base = PurePosixPath(key).parent
         init = media.object(_join(playlist_base, playlist.segment_map[0].uri))
         count = 0
-        for segment in playlist.segments:
-            data = init + media.object(_join(playlist_base, segment.uri))
+        for sequence, segment in enumerate(playlist.segments):
+            body = media.object(_join(playlist_base, segment.uri))
+            if segment.key is not None and segment.key.method == "AES-128":
+                assert content_key is not None, f"{uri} is encrypted"
+                body = encryption.decrypt(body, content_key, encryption.iv(sequence))
+            data = init + body
             with av.open(io.BytesIO(data)) as container:
                 count += sum(1 for _ in container.decode(container.streams[0]))
         frames[uri] = count

@@ -3,20 +3,27 @@ output, idempotency, bad input, and crashes at random moments."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from flixstack import spec
 from flixstack.aws.catalog_store import DynamoCatalogRepository
+from flixstack.aws.key_store import KmsContentKeys
 from flixstack.catalog.models import TitleDocument, TitleState
+from flixstack.local.edge import create_edge
 from flixstack.media.jobs import ACTIVE, Job, JobState
 from flixstack.media.worker import JobRunner, QueueWorker
+from flixstack.playback import signing
 from tests.integration.media.conftest import (
+    EDGE_URL,
     FINISHED,
     VISIBILITY_S,
     MediaPlatform,
@@ -64,27 +71,42 @@ def assert_published_once(media: MediaPlatform, job_id: str) -> None:
     assert not missing, f"manifests refer to missing objects: {sorted(missing)[:5]}"
 
 
+@pytest.mark.clear_media
 @pytest.mark.usefixtures("worker_thread")
 def test_an_upload_is_published_as_playable_hls_and_dash(
     media: MediaPlatform, clip: Path, srt: Path
 ) -> None:
+    """Clear media (``protect_media`` off: trailers, previews): HLS and DASH."""
     job = media.upload(clip, ladder="per-title", subtitles=srt, name="Playable")
     done = media.wait_for(job.id, FINISHED)
     assert done.state is JobState.PUBLISHED, done.error
     assert done.percent == 100
     assert done.renditions
     assert max(r.height for r in done.renditions) <= 240  # never upscaled
+    assert done.dash_manifest is not None
     assert_published_once(media, job.id)
     frames = decode_all_renditions(media, done)
     assert all(count > 0 for count in frames.values()), frames
     title = title_of(media, job.title_id)
     assert title.state is TitleState.READY
     assert title.asset is not None
+    assert title.asset.protection == "none"
     assert title.asset.subtitle_languages == ["en"]
-    # the job's public URLs are served by the local edge
+    # the job's public URLs are served by a CDN edge, to holders of signed cookies
     view = media.api.get(f"/admin/jobs/{job.id}").json()
-    assert view["master_playlist_url"].startswith("http://testserver/media/titles/")
-    playlist = media.api.get(view["master_playlist_url"].removeprefix("http://testserver"))
+    assert view["master_playlist_url"].startswith(f"{EDGE_URL}/titles/")
+    edge = TestClient(create_edge(media.settings, "edge-a"), base_url=EDGE_URL)
+    assert edge.get(view["master_playlist_url"]).status_code == 403
+    key = signing.load_signing_key(media.clients.secretsmanager, media.settings.naming)
+    cookies = signing.signed_cookies(
+        key,
+        signing.asset_resource(job.title_id, job.id),
+        datetime.now(UTC) + timedelta(minutes=5),
+    )
+    playlist = edge.get(
+        view["master_playlist_url"],
+        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+    )
     assert playlist.status_code == 200
     assert playlist.headers["content-type"].startswith("application/vnd.apple.mpegurl")
     assert "#EXT-X-STREAM-INF" in playlist.text
@@ -233,3 +255,45 @@ def test_a_message_that_keeps_crashing_the_worker_ends_in_the_dead_letter_queue(
         + int(dead["ApproximateNumberOfMessagesNotVisible"])
         >= 1
     )
+
+
+@pytest.mark.usefixtures("worker_thread")
+def test_a_protected_upload_is_aes_128_hls_whose_key_only_kms_can_unwrap(
+    media: MediaPlatform, clip: Path
+) -> None:
+    """The default: every segment encrypted with the asset's own key; the key is in the
+    keys table only wrapped by KMS, and nowhere in the media bucket."""
+    job = media.upload(clip, ladder="fixed", name="Protected")
+    done = media.wait_for(job.id, FINISHED)
+    assert done.state is JobState.PUBLISHED, done.error
+    assert done.dash_manifest is None
+    naming = media.settings.naming
+    keys = KmsContentKeys(
+        naming.table(spec.CONTENT_KEYS),
+        naming.key_alias(spec.MEDIA_KEY),
+        media.clients.dynamodb,
+        media.clients.kms,
+    )
+    key = keys.key(job.id)
+    frames = decode_all_renditions(media, done, key)
+    assert all(count > 0 for count in frames.values()), frames
+    with pytest.raises(AssertionError, match="is encrypted"):
+        decode_all_renditions(media, done)
+    item = media.clients.dynamodb.get_item(
+        TableName=naming.table(spec.CONTENT_KEYS),
+        Key={"pk": {"S": spec.content_key_pk(job.id)}, "sk": {"S": spec.CONTENT_KEY_SK}},
+    )["Item"]
+    assert item["title_id"]["S"] == job.title_id
+    assert base64.b64decode(item["wrapped"]["S"]) != key
+    assert key.hex() not in str(item)
+    prefix = spec.asset_prefix(job.title_id, job.id)
+    stored = media.keys(prefix)
+    assert stored
+    assert not any(key in media.object(name) for name in stored)
+    master = media.object(done.master_playlist or "").decode()
+    media_playlist = master.splitlines()[-1]
+    text = media.object(prefix + "hls/" + media_playlist).decode()
+    assert f'URI="{spec.content_key_path(job.id)}"' in text  # api_base_url unset: root-relative
+    title = title_of(media, job.title_id)
+    assert title.asset is not None
+    assert title.asset.protection == "aes-128"

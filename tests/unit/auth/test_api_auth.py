@@ -42,7 +42,12 @@ SETTINGS = Settings(
     rate_limit_per_s=1e6,
     rate_limit_burst=10**6,
 )
-SIGNED_IN = ("/admin/", "/profiles")  # every route under these needs a token
+SIGNED_IN = (
+    "/admin/",
+    "/profiles",
+    "/playback/",
+    "/keys/",
+)  # every route under these needs a token
 UNTESTED_PUBLIC = {"/health"}  # asks AWS about every resource: not a unit test's business
 
 

@@ -35,13 +35,14 @@ def beat(
     )
 
 
-def asset(duration_s: float = 1800.0) -> Asset:
+def asset(duration_s: float = 1800.0, folder: str = "titles/media/v1/") -> Asset:
+    """A clear (HLS + DASH) asset, version v1, whose files live under ``folder``."""
     return Asset(
         version="v1",
-        master_playlist="m.m3u8",
-        dash_manifest="m.mpd",
-        poster="p.jpg",
-        thumbnails_vtt="t.vtt",
+        master_playlist=f"{folder}hls/master.m3u8",
+        dash_manifest=f"{folder}dash/manifest.mpd",
+        poster=f"{folder}thumbs/poster.jpg",
+        thumbnails_vtt=f"{folder}thumbs/thumbnails.vtt",
         duration_s=duration_s,
         renditions=[],
         subtitle_languages=[],

@@ -1,0 +1,187 @@
+// The API's minimal player: /player?title=<title or episode id>&profile=<profile id>.
+// The access token comes from localStorage["flixstack.access_token"] (or #token=...).
+// It asks POST /playback for a grant (ranked CDNs, signed cookies, key URI, resume point),
+// plays HLS with hls.js through the first CDN, fails over to the next one when a request
+// errors, offers a quality menu, and sends progress heartbeats.
+"use strict";
+
+(function () {
+  const HEARTBEAT_MS = 10000;
+  const params = new URLSearchParams(location.search);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get("token") || localStorage.getItem("flixstack.access_token");
+  const target = params.get("title");
+  const profile = params.get("profile");
+  const video = document.getElementById("video");
+  const quality = document.getElementById("quality");
+  const status = document.getElementById("status");
+  const errorBox = document.getElementById("error");
+
+  // What tests and curious people can read: window.flixstack
+  const state = {
+    grant: null, cdn: null, cdnIndex: 0, failovers: [], startedAt: performance.now(),
+    firstFrameMs: null, stalls: 0, stallMs: 0, levelSwitches: [], heartbeats: 0, errors: [],
+  };
+  window.flixstack = state;
+
+  function fail(message) {
+    errorBox.hidden = false;
+    errorBox.textContent = message;
+    status.textContent = "error";
+    state.errors.push(message);
+  }
+
+  function api(path, init) {
+    const headers = Object.assign(
+      { Authorization: "Bearer " + token, "X-Profile-Id": profile }, (init && init.headers) || {}
+    );
+    return fetch(path, Object.assign({}, init, { headers, credentials: "same-origin" }));
+  }
+
+  // --- CDN failover: every request goes to the active CDN; an error moves to the next ---
+  function origins(grant) {
+    return grant.cdns.map((cdn) => new URL(cdn.hls_url).origin);
+  }
+
+  function onCdn(url, index) {
+    const all = origins(state.grant);
+    const from = all.find((origin) => url.startsWith(origin + "/"));
+    return from === undefined ? url : all[index] + url.slice(from.length);
+  }
+
+  function failoverLoader(Base) {
+    return class FailoverLoader {
+      constructor(config) { this.config = config; this.inner = new Base(config); }
+      get stats() { return this.inner.stats; }
+      get context() { return this.inner.context; }
+      abort() { this.inner.abort(); }
+      destroy() { this.inner.destroy(); }
+      load(context, config, callbacks) {
+        const original = context.url;
+        const attempt = () => {
+          const index = state.cdnIndex;
+          const onFailure = (kind) => (...args) => {
+            const next = index + 1;
+            const ours = origins(state.grant).some((origin) => original.startsWith(origin + "/"));
+            if (ours && next < state.grant.cdns.length) {
+              if (state.cdnIndex === index) {
+                state.cdnIndex = next;
+                state.cdn = state.grant.cdns[next].name;
+                state.failovers.push({ from: state.grant.cdns[index].name, to: state.cdn,
+                  url: context.url, kind, at: video.currentTime });
+                status.textContent = "switched to " + state.cdn;
+              }
+              this.inner.destroy();
+              this.inner = new Base(this.config);
+              attempt();
+              return;
+            }
+            callbacks[kind](...args);
+          };
+          context.url = onCdn(original, index);
+          this.inner.load(context, config, Object.assign({}, callbacks, {
+            onError: onFailure("onError"), onTimeout: onFailure("onTimeout"),
+          }));
+        };
+        attempt();
+      }
+    };
+  }
+
+  // --- progress heartbeats (the viewers API merges them, latest client time wins) ---
+  function heartbeat() {
+    const grant = state.grant;
+    if (!grant || !video.duration || video.currentTime === 0) return;
+    state.heartbeats += 1;
+    api("/profiles/" + encodeURIComponent(profile) + "/progress", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ heartbeats: [{
+        event_id: crypto.randomUUID(), title_id: grant.title_id, episode_id: grant.episode_id,
+        position_s: video.currentTime, duration_s: video.duration,
+        client_ts: new Date().toISOString(), device: "web",
+      }] }),
+      keepalive: true,
+    }).catch(() => {});
+  }
+
+  function menu(hls) {
+    hls.levels.forEach((level, index) => {
+      const option = document.createElement("option");
+      option.value = String(index);
+      option.textContent = level.height + "p (" + Math.round(level.bitrate / 1000) + " kb/s)";
+      quality.appendChild(option);
+    });
+    quality.addEventListener("change", () => { hls.currentLevel = Number(quality.value); });
+  }
+
+  async function start() {
+    if (!token || !target || !profile) {
+      fail("open /player?title=<id>&profile=<profile id> after signing in");
+      return;
+    }
+    const response = await api("/playback/" + encodeURIComponent(target), { method: "POST" });
+    const body = await response.json();
+    if (!response.ok) {
+      fail("playback refused: " + (body.reason || response.status) + " " + (body.detail || ""));
+      return;
+    }
+    state.grant = body;
+    state.cdn = body.cdns[0].name;
+    if (!window.Hls || !Hls.isSupported()) {
+      fail("this browser cannot play HLS with Media Source Extensions");
+      return;
+    }
+    const keyUri = body.key_uri;
+    const hls = new Hls({
+      startPosition: body.resume_position_s || -1,
+      // Buffer at most 30 s ahead (hls.js would otherwise fill 60 MB: a low-rate title
+      // whole). Bytes past what a viewer watches are CDN egress paid for nothing, and a
+      // bounded buffer keeps ABR and CDN failover responsive.
+      maxBufferLength: 20,
+      maxMaxBufferLength: 30,
+      loader: failoverLoader(Hls.DefaultConfig.loader),
+      xhrSetup(xhr, url) {
+        if (keyUri && url === keyUri) {
+          xhr.open("GET", url, true);
+          xhr.setRequestHeader("Authorization", "Bearer " + token);
+          xhr.setRequestHeader("X-Profile-Id", profile);
+        } else {
+          xhr.withCredentials = true; // the signed cookies go to the CDN
+        }
+      },
+    });
+    state.hls = hls;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => menu(hls));
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
+      state.levelSwitches.push({ level: data.level, height: hls.levels[data.level].height,
+        at: video.currentTime });
+    });
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      const code = data.response && data.response.code !== undefined ? ":" + data.response.code : "";
+      state.errors.push(data.type + ":" + data.details + code + (data.fatal ? ":fatal" : ""));
+      if (data.fatal) fail("playback failed: " + data.details);
+    });
+    let stalledAt = null;
+    video.addEventListener("waiting", () => {
+      if (state.firstFrameMs !== null) { state.stalls += 1; stalledAt = performance.now(); }
+    });
+    video.addEventListener("playing", () => {
+      if (stalledAt !== null) { state.stallMs += performance.now() - stalledAt; stalledAt = null; }
+      status.textContent = "playing from " + state.cdn;
+    });
+    const firstFrame = () => {
+      if (state.firstFrameMs === null) state.firstFrameMs = performance.now() - state.startedAt;
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
+    else video.addEventListener("playing", firstFrame, { once: true });
+    video.addEventListener("pause", heartbeat);
+    video.addEventListener("ended", heartbeat);
+    setInterval(heartbeat, HEARTBEAT_MS);
+    hls.loadSource(body.cdns[0].hls_url);
+    hls.attachMedia(video);
+    video.play().catch((error) => state.errors.push("autoplay:" + error.name));
+  }
+
+  start().catch((error) => fail(String(error)));
+})();
