@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     api_base_url: str = ""
     """Public base URL of the API; HLS playlists name ``<api_base_url>/keys/<asset>`` as
     their key URI (empty: the root-relative ``/keys/<asset>``)."""
+    prewarm_titles: Literal["all", "popular", "new", "none"] = "all"
+    """Which published titles get their first segments fetched through every CDN."""
+    prewarm_segments: Annotated[int, Field(ge=0, le=100)] = 3
+    prewarm_min_popularity: Annotated[float, Field(ge=0)] = 0.0
+    prewarm_new_days: Annotated[int, Field(ge=0)] = 30
     edge_cache_bytes: Annotated[int, Field(ge=0)] = 256 * 2**20
     web_dir: Path = CHECKOUT / "web"
     """The npm project whose packages the player page loads (``npm ci`` installs them)."""

@@ -254,7 +254,17 @@ TRANSCODE = QueueSpec(
     dead_letter=TRANSCODE_DLQ,
     max_receive_count=3,
 )
-QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE)
+PREWARM_DLQ = QueueSpec(
+    "prewarm-dlq", "prewarm messages that failed 3 times", retention_s=4 * 24 * 3600
+)
+PREWARM = QueueSpec(
+    "prewarm",
+    "assets of newly published titles whose first segments to fetch through every CDN",
+    visibility_timeout_s=120,
+    dead_letter=PREWARM_DLQ,
+    max_receive_count=3,
+)
+QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE, PREWARM_DLQ, PREWARM)
 
 
 @dataclass(frozen=True)
@@ -489,6 +499,15 @@ CONTENT_KEY_SK = "KEY"
 def content_key_pk(asset_version: str) -> str:
     """One content key per packaged asset version (the transcode job id)."""
     return f"ASSET#{asset_version}"
+
+
+def asset_folder(key: str) -> tuple[str, str]:
+    """(title folder, version folder) of a media key ``titles/<folder>/<version>/...``;
+    ValueError for a key outside that layout."""
+    parts = key.split("/")
+    if len(parts) < 4 or parts[0] + "/" != MEDIA_TITLES_PREFIX or not all(parts[1:3]):
+        raise ValueError(f"{key!r} is not under {MEDIA_TITLES_PREFIX}<title>/<version>/")
+    return parts[1], parts[2]
 
 
 def content_key_path(asset_version: str) -> str:

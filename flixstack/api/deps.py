@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache
 from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
@@ -32,9 +30,8 @@ from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
 from flixstack.media.uploads import IngestService
-from flixstack.playback import signing
-from flixstack.playback.cdn import CdnHealth
-from flixstack.playback.service import Delivery, PlaybackService
+from flixstack.playback import wiring
+from flixstack.playback.service import PlaybackService
 from flixstack.settings import Settings
 from flixstack.viewers.service import ViewerService
 
@@ -64,13 +61,15 @@ class Services:
             titles,
             CatalogPublisher(titles, snapshots, cache),
             S3MediaTiering(clients.s3, naming.bucket(spec.MEDIA)),
+            on_visible=wiring.prewarm_requests(settings, clients).published,
         )
         view = CatalogView(cache, settings.media_base_url)
         viewer_store = DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb)
+        delivery = wiring.delivery(settings, clients)
         return cls(
             settings=settings,
             clients=clients,
-            health=HealthService(settings, clients),
+            health=HealthService(settings, clients, delivery.healthy),
             catalog_admin=admin,
             catalog_view=view,
             catalog_cache=cache,
@@ -93,32 +92,9 @@ class Services:
                     clients.dynamodb,
                     clients.kms,
                 ),
-                _delivery(settings, clients),
+                delivery,
             ),
         )
-
-
-def _delivery(settings: Settings, clients: AwsClients) -> Delivery:
-    """CDNs, their health, and the signing key (read from its secret on first use)."""
-
-    @cache
-    def key() -> signing.SigningKey:
-        return signing.load_signing_key(clients.secretsmanager, settings.naming)
-
-    def sign(resource: str, expires: datetime) -> dict[str, str]:
-        return signing.signed_cookies(key(), resource, expires)
-
-    health = CdnHealth(settings.cdns, settings.cdn_health_interval_s)
-    return Delivery(
-        cdns=tuple(settings.cdns),
-        healthy=health.healthy,
-        sign=sign,
-        resource=signing.asset_resource,
-        key_base_url=settings.api_base_url,
-        cookie_domain=settings.cdn_cookie_domain,
-        margin_s=settings.playback_margin_s,
-        max_s=settings.playback_max_s,
-    )
 
 
 def _services(request: Request) -> Services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel
@@ -22,6 +23,14 @@ class ResourceHealth(BaseModel):
     detail: str
 
 
+class CdnHealthView(BaseModel):
+    name: str
+    base_url: str
+    enabled: bool
+    healthy: bool
+    """Its health probe's last answer (True without a probe)."""
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -31,13 +40,21 @@ class Health(BaseModel):
     """The AWS endpoint in use, or ``aws`` for the real service endpoints."""
     all_present: bool
     resources: list[ResourceHealth]
+    cdns: list[CdnHealthView]
+    """The CDNs playback offers (locally: the edges' base URLs)."""
 
 
 class HealthService:
     """Caches the inventory for ``settings.health_cache_seconds`` so health stays cheap."""
 
-    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        cdn_healthy: Callable[[str], bool] = lambda _name: True,
+    ) -> None:
         self._settings = settings
+        self._cdn_healthy = cdn_healthy
         self._inventory = Inventory(clients, settings.naming, settings.user_pool_id)
         self._lock = threading.Lock()
         self._cached: tuple[float, list[ResourceStatus]] | None = None
@@ -63,4 +80,13 @@ class HealthService:
             endpoint=self._settings.endpoint or "aws",
             all_present=all_present,
             resources=[ResourceHealth(**vars(s)) for s in statuses],
+            cdns=[
+                CdnHealthView(
+                    name=cdn.name,
+                    base_url=str(cdn.base_url).rstrip("/"),
+                    enabled=cdn.enabled,
+                    healthy=self._cdn_healthy(cdn.name),
+                )
+                for cdn in self._settings.cdns
+            ],
         )

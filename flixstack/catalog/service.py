@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from flixstack import cursors
@@ -56,6 +57,8 @@ TRANSITIONS: dict[LifecycleAction, tuple[frozenset[TitleState], TitleState]] = {
 PROCESSING_FROM = frozenset({TitleState.DRAFT})
 READY_FROM = frozenset({TitleState.DRAFT, TitleState.PROCESSING})
 PROCESSING_ONLY = frozenset({TitleState.PROCESSING})
+
+logger = Logger(service="catalog", child=True)
 
 
 class TitleRepository(Protocol):
@@ -122,10 +125,15 @@ class CatalogAdmin:
         repository: TitleRepository,
         publisher: CatalogPublisher,
         tiering: MediaTiering | None = None,
+        on_visible: Callable[[TitleDocument], object] | None = None,
     ) -> None:
+        """``on_visible`` hears of every title a lifecycle action made visible to viewers
+        (publish, restore): CDN pre-warming listens there. A failing listener is logged;
+        the action has happened."""
         self._repository = repository
         self._publisher = publisher
         self._tiering = tiering
+        self._on_visible = on_visible
 
     def create(self, request: TitleCreate, actor: str) -> TitleDocument:
         now = now_iso()
@@ -305,6 +313,11 @@ class CatalogAdmin:
             self._tiering.archive(updated)
         if self._tiering is not None and action is LifecycleAction.RESTORE:
             self._tiering.restore(updated)
+        if self._on_visible is not None and updated.state is TitleState.PUBLISHED:
+            try:
+                self._on_visible(updated)
+            except Exception:
+                logger.exception("on_visible failed", extra={"title_id": title_id})
         return updated
 
     def advance(

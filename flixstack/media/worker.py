@@ -53,6 +53,7 @@ from flixstack.media.jobs import (
 from flixstack.media.ladder import LadderMode
 from flixstack.media.notifications import MasterUpload, parse_masters
 from flixstack.media.pipeline import Limits, Progress, Stage, Subtitle, TranscodeResult, transcode
+from flixstack.playback import prewarm, wiring
 from flixstack.settings import Settings
 
 logger = Logger(service="transcoder")
@@ -207,6 +208,7 @@ class JobRunner:
             self.catalog,
             S3SnapshotStore(self.catalog, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS)),
         )
+        self.prewarm = wiring.prewarm_requests(settings, clients)
         self.titles = CatalogAdmin(self.catalog, self.publisher)
         self.store = ObjectStore(clients.s3)
         self.media_bucket = naming.bucket(spec.MEDIA)
@@ -450,6 +452,10 @@ class JobRunner:
             logger.info("published", extra={"job_id": job.id, "title_id": job.title_id})
             if updated.state is TitleState.PUBLISHED:  # viewers see the new version now
                 self.publisher.refresh([job.title_id])
+                try:
+                    self.prewarm.published(updated)
+                except Exception:  # warming is an optimisation; the job is done
+                    logger.exception("prewarm request failed", extra={"job_id": job.id})
             return Outcome.DONE
         raise Conflict(f"title {job.title_id} kept changing while job {job.id} published")
 
@@ -578,6 +584,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # the local platform's CDN pre-warming consumer (a queue-triggered function on AWS)
+    threading.Thread(
+        target=prewarm.serve,
+        args=(wiring.prewarm_queue(settings, clients), wiring.prewarmer(settings, clients)),
+        kwargs={"stop": stop.is_set},
+        name="prewarm",
+        daemon=True,
+    ).start()
     worker.poll(stop)
     return 0
 

@@ -162,12 +162,10 @@ class PlaybackService:
 def _folder(asset: Asset) -> tuple[str, str]:
     """The (title folder, version folder) the asset's files live in: its own title's, or
     the one a seeded demo asset is shared from (``titles/<folder>/<version>/...``)."""
-    parts = asset.master_playlist.split("/")
-    if len(parts) < 4 or parts[0] + "/" != spec.MEDIA_TITLES_PREFIX:
-        raise ServiceUnavailable(
-            f"asset {asset.version} is not under {spec.MEDIA_TITLES_PREFIX}", reason="bad_asset"
-        )
-    return parts[1], parts[2]
+    try:
+        return spec.asset_folder(asset.master_playlist)
+    except ValueError as exc:
+        raise ServiceUnavailable(f"asset {asset.version}: {exc}", reason="bad_asset") from exc
 
 
 def _url(offer: CdnEndpoint, key: str) -> str:

@@ -9,6 +9,8 @@ to boto3."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +55,14 @@ from flixstack.viewers.rules import Outcome
 T = TypeVar("T")
 _READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="viewer-reads")
 """Reads that run beside a profile's ownership check (see ``_profile_and``)."""
+
+PROFILE_CACHE_S = 2.0
+"""How long a process answers the read-only list routes (continue watching, history, My
+List) from the profiles it last read for an account, instead of reading them again: the
+ownership check then costs nothing, and those routes one table read instead of two. A
+profile changed through this process is read afresh at once; one changed elsewhere (on
+another device's API instance) shows here within this many seconds. Writes always read
+the profile itself."""
 
 ATTEMPTS = 8
 """Optimistic retries of one write before giving up with 409 busy (each retry means
@@ -114,6 +124,7 @@ class ViewerService:
         self._cards = cards
         self._clock = clock
         self._new_id = new_id
+        self._known = ProfileCache(PROFILE_CACHE_S)
 
     # --- the account ---------------------------------------------------------------------------
     def account(self, account: str) -> Account:
@@ -148,15 +159,25 @@ class ViewerService:
     def _profile_and(
         self, account: str, profile_id: str, read: Callable[[], T]
     ) -> tuple[Profile, T]:
-        """The profile and what ``read`` reads of it, in one round trip's time: both reads
-        start together (``read`` is keyed by the caller's own account, so it never sees
-        another account's items); the result counts only if the profile is the account's."""
+        """The profile and what ``read`` reads of it (a read-only route). With the
+        account's profiles recently read, the check is in memory and ``read`` runs alone;
+        else both reads start together (``read`` is keyed by the caller's own account, so
+        it never sees another account's items) and the result counts only if the profile
+        is the account's."""
+        known = self._known.get(account, profile_id)
+        if known is not None:
+            return known, read()
         pending = _READS.submit(read)
         try:
-            profile = self.profile(account, profile_id)
+            profiles = self._repository.profiles(account)
         except BaseException:
             pending.cancel()
             raise
+        self._known.put(account, profiles)
+        profile = next((p for p in profiles if p.id == profile_id), None)
+        if profile is None:
+            pending.cancel()
+            raise NotFound(f"no profile {profile_id}")
         return profile, pending.result()
 
     def create_profile(self, account: str, body: ProfileCreate) -> Profile:
@@ -184,6 +205,7 @@ class ViewerService:
             )
             try:
                 self._repository.create_profile(account, profile)
+                self._known.forget(account)
             except Conflict:
                 continue  # another create took that slot first: look again
             return profile
@@ -218,6 +240,7 @@ class ViewerService:
                 raise InvalidInput(str(exc.errors()[0]["msg"]), reason="invalid_profile") from exc
             try:
                 self._repository.update_profile(account, updated, current.version)
+                self._known.forget(account)
             except Conflict:
                 if patch.version is not None:
                     raise _stale(current) from None
@@ -229,6 +252,7 @@ class ViewerService:
         """Frees the profile's slot, then deletes everything it owned."""
         profile = self._repository.profile(account, profile_id)
         self._repository.delete_profile(account, profile)
+        self._known.forget(account)
         self._repository.purge(account, profile.id)
 
     # --- progress --------------------------------------------------------------------------------
@@ -485,3 +509,35 @@ def episode_ref(
         language=language,
         name=text.name,
     )
+
+
+class ProfileCache:
+    """Each account's profiles as last read, for ``ttl_s`` seconds (see PROFILE_CACHE_S)."""
+
+    def __init__(
+        self, ttl_s: float, clock: Callable[[], float] = time.monotonic, size: int = 100_000
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._size = size
+        self._entries: dict[str, tuple[float, dict[str, Profile]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account: str, profile_id: str) -> Profile | None:
+        """The profile if the account's profiles are fresh here and hold it (None means
+        "read them": an unknown profile may be a new one made elsewhere)."""
+        with self._lock:
+            entry = self._entries.get(account)
+        if entry is None or self._clock() > entry[0]:
+            return None
+        return entry[1].get(profile_id)
+
+    def put(self, account: str, profiles: Sequence[Profile]) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()  # bounded; a full cache simply starts over
+            self._entries[account] = (self._clock() + self._ttl_s, {p.id: p for p in profiles})
+
+    def forget(self, account: str) -> None:
+        with self._lock:
+            self._entries.pop(account, None)

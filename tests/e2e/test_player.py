@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +172,17 @@ def test_media_needs_the_signed_cookies(stage: Stage) -> None:
     for cdn in body["cdns"]:
         allowed = httpx.get(cdn["hls_url"], cookies=body["access"]["cookies"])
         assert allowed.status_code == 200, allowed.text
+    # publishing pre-warmed both edges: the start of every rendition is already cached
+    lowest = min(r["height"] for r in stage.renditions)
+    first = f"titles/{stage.title_id}/{stage.job_id}/cmaf/v{lowest}/seg_00001.m4s"
+    for edge in stage.platform.edge_urls:
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{edge}/edge/stats").json()["origin_bytes"] == 0:
+            assert time.monotonic() < deadline, f"{edge} was not pre-warmed"
+            time.sleep(0.5)
+        segment = httpx.get(f"{edge}/{first}", cookies=body["access"]["cookies"])
+        assert segment.status_code == 200
+        assert segment.headers["X-Cache"].startswith("Hit from"), segment.headers["X-Cache"]
     key = httpx.get(
         body["key_uri"],
         headers={"Authorization": f"Bearer {stage.token}", PROFILE_HEADER: stage.profile_id},

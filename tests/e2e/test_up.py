@@ -99,6 +99,10 @@ def test_up_starts_the_emulator_serves_and_stops_everything_on_sigint(
 
     health = platform.wait_healthy()
     assert_all_present(health, emulator_port)
+    assert health["cdns"] == [
+        {"name": name, "base_url": url, "enabled": True, "healthy": True}
+        for name, url in zip(("edge-a", "edge-b"), platform.edge_urls, strict=True)
+    ]
     assert httpx.get(f"{platform.url}/docs").status_code == 200
     assert httpx.get(f"{platform.url}/titles").json() == {"items": [], "next_cursor": None}
     printed = platform.log.read_text()

@@ -3,6 +3,7 @@ when, optimistic locking under concurrency, the snapshot near-cache, archive and
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.queues import Queue
 from flixstack.catalog.models import Asset
 from flixstack.catalog.service import with_asset
 from flixstack.local import lifecycle
@@ -402,3 +404,26 @@ def test_masters_go_to_glacier_instant_retrieval_after_n_days(
     assert report.transitioned == {"GLACIER_IR": 1}
     assert clients.s3.head_object(Bucket=bucket, Key=master)["StorageClass"] == "GLACIER_IR"
     assert clients.s3.get_object(Bucket=bucket, Key=master)["Body"].read() == b"master"  # instant
+
+
+def test_publishing_and_restoring_ask_for_the_cdns_to_be_prewarmed(
+    api: TestClient, bootstrapped: Settings, clients: AwsClients
+) -> None:
+    queue = Queue(clients.sqs, bootstrapped.naming.queue(spec.PREWARM))
+
+    def requested() -> list[dict[str, str]]:
+        bodies = []
+        while received := queue.receive(wait_s=0, visibility_s=60):
+            for message in received:
+                bodies.append(json.loads(message["Body"]))
+                queue.delete(message["ReceiptHandle"])
+        return bodies
+
+    title_id = published_movie(api, bootstrapped, clients, "US")
+    master = spec.asset_prefix(title_id, "v1") + "hls/master.m3u8"
+    assert requested() == [{"title_id": title_id, "master_playlist": master}]
+    assert act(api, title_id, "unpublish", 4).status_code == 200
+    assert requested() == []  # hiding a title warms nothing
+    assert act(api, title_id, "archive", 5).status_code == 200
+    assert act(api, title_id, "restore", 6).status_code == 200
+    assert requested() == [{"title_id": title_id, "master_playlist": master}]

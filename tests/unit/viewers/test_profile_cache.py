@@ -1,0 +1,91 @@
+"""Read-only list routes check profile ownership against recently read profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flixstack.catalog.snapshot import CatalogSnapshot
+from flixstack.errors import NotFound
+from flixstack.viewers.models import Profile, ProfilePatch
+from flixstack.viewers.service import ProfileCache, ViewerService
+from tests.unit.catalog.conftest import STAMP
+
+
+def profile(profile_id: str, slot: int = 1) -> Profile:
+    return Profile(
+        id=profile_id, slot=slot, name="Ann", avatar="blue", kids=False, maturity_level=18,
+        language="en", created_at=STAMP, updated_at=STAMP,
+    )  # fmt: skip
+
+
+class Repository:
+    """Just what continue watching and a profile edit touch, counting profile reads."""
+
+    def __init__(self) -> None:
+        self.stored = {"acct": [profile("p1")]}
+        self.profile_reads = 0
+
+    def profiles(self, account: str) -> list[Profile]:
+        self.profile_reads += 1
+        return list(self.stored.get(account, []))
+
+    def profile(self, account: str, profile_id: str) -> Profile:
+        for found in self.profiles(account):
+            if found.id == profile_id:
+                return found
+        raise NotFound(f"no profile {profile_id}")
+
+    def update_profile(self, account: str, updated: Profile, expected: int) -> None:
+        self.stored[account] = [updated]
+
+    def all_progress(self, account: str, profile_id: str) -> list[Any]:
+        return []
+
+
+class Catalog:
+    def snapshot(self) -> CatalogSnapshot:
+        return CatalogSnapshot.build([], version=1)
+
+
+def continue_watching(service: ViewerService, account: str, profile_id: str) -> object:
+    return service.continue_watching(
+        account, profile_id, territory="US", accept_language=None, limit=10
+    )
+
+
+def test_list_reads_reuse_the_profiles_until_a_change_through_this_process() -> None:
+    repository = Repository()
+    service = ViewerService(repository, Catalog(), cards=None)  # type: ignore[arg-type]
+    continue_watching(service, "acct", "p1")
+    continue_watching(service, "acct", "p1")
+    assert repository.profile_reads == 1
+    with pytest.raises(NotFound):  # another account's profile is never in this one's list
+        continue_watching(service, "other", "p1")
+    service.edit_profile("acct", "p1", ProfilePatch(name="Bo"))
+    reads = repository.profile_reads
+    continue_watching(service, "acct", "p1")
+    assert repository.profile_reads == reads + 1  # the edit dropped what was known
+
+
+def test_the_cache_expires_and_reads_again_for_an_unknown_profile() -> None:
+    now = [100.0]
+    cache = ProfileCache(2.0, clock=lambda: now[0])
+    cache.put("acct", [profile("p1")])
+    assert cache.get("acct", "p1") == profile("p1")
+    assert cache.get("acct", "p2") is None  # maybe made elsewhere: read them again
+    assert cache.get("other", "p1") is None
+    now[0] += 2.5
+    assert cache.get("acct", "p1") is None
+    cache.put("acct", [profile("p1")])
+    cache.forget("acct")
+    assert cache.get("acct", "p1") is None
+
+
+def test_the_cache_is_bounded() -> None:
+    cache = ProfileCache(60.0, size=2)
+    for account in ("a", "b", "c"):
+        cache.put(account, [profile("p")])
+    assert cache.get("c", "p") is not None
+    assert cache.get("a", "p") is None
