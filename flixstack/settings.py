@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     prewarm_segments: Annotated[int, Field(ge=0, le=100)] = 3
     prewarm_min_popularity: Annotated[float, Field(ge=0)] = 0.0
     prewarm_new_days: Annotated[int, Field(ge=0)] = 30
+    prewarm_in_worker: bool = False
+    """The transcode worker's ``poll`` also consumes the prewarm queue (``flixstack up``
+    sets it; on AWS a queue-triggered function does)."""
     edge_cache_bytes: Annotated[int, Field(ge=0)] = 256 * 2**20
     web_dir: Path = CHECKOUT / "web"
     """The npm project whose packages the player page loads (``npm ci`` installs them)."""

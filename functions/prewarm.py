@@ -5,7 +5,7 @@ responses; a message that fails 3 times goes to the dead-letter queue). The logi
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -20,6 +20,7 @@ from flixstack.playback import prewarm, wiring
 from flixstack.settings import get_settings
 
 logger = Logger(service="prewarm")
+metrics = Metrics(namespace="flixstack", service="prewarm")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -33,6 +34,7 @@ def warm(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=warm, processor=processor, context=context

@@ -18,6 +18,11 @@ from infra.components.data import Data, DataArgs  # noqa: E402
 from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
 from infra.components.identity import Identity, IdentityArgs  # noqa: E402
 from infra.components.messaging import Messaging, MessagingArgs  # noqa: E402
+from infra.components.prewarming import (  # noqa: E402
+    Prewarming,
+    PrewarmingArgs,
+    prewarm_environment,
+)
 from infra.components.storage import ReplicaArgs, Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.config import StackConfig  # noqa: E402
@@ -117,13 +122,26 @@ playback_environment: dict[str, pulumi.Input[str]] = {
 }
 if config.cdn_cookie_domain:
     playback_environment["FLIXSTACK_CDN_COOKIE_DOMAIN"] = config.cdn_cookie_domain
+# Which published titles the API and the transcoder enqueue for CDN pre-warming, and how
+# much of each the pre-warming Lambda fetches.
+prewarm_settings = prewarm_environment(
+    titles=config.prewarm_titles,
+    segments=config.prewarm_segments,
+    min_popularity=config.prewarm_min_popularity,
+    new_days=config.prewarm_new_days,
+)
 api = Api(
     "api",
     ApiArgs(
         naming=naming,
         code=code,
         layer_arn=python.layer_arn,
-        environment={**runtime_environment, **identity_environment, **playback_environment},
+        environment={
+            **runtime_environment,
+            **identity_environment,
+            **playback_environment,
+            **prewarm_settings,
+        },
         table_arns=data.table_arns,
         bucket_arns=storage.bucket_arns,
         queue_arns=messaging.queue_arns,
@@ -149,6 +167,7 @@ transcoding = Transcoding(
         code=code,
         layer_arn=python.layer_arn,
         environment=runtime_environment,
+        worker_environment=prewarm_settings,
         bucket_arns=storage.bucket_arns,
         table_arns=data.table_arns,
         queue_arns=messaging.queue_arns,
@@ -167,6 +186,21 @@ transcoding = Transcoding(
         # No cycle: the API does not depend on transcoding. Without the trailing slash of
         # the stage URL, key URIs are `<url>/keys/<asset>`.
         api_base_url=api.url.apply(lambda url: url.rstrip("/")),
+    ),
+)
+prewarming = Prewarming(
+    "prewarming",
+    PrewarmingArgs(
+        naming=naming,
+        code=code,
+        layer_arn=python.layer_arn,
+        architecture=config.lambda_architecture,
+        environment={**runtime_environment, **prewarm_settings},
+        cdns=cdn.cdns,
+        queue_arn=messaging.queue_arns[spec.PREWARM.logical],
+        signing_secret_arn=cdn.signing_secret_arn,
+        log_retention_days=config.log_retention_days,
+        concurrency=config.prewarm_concurrency,
     ),
 )
 
@@ -197,6 +231,7 @@ pulumi.export(outputs.CDN_DISTRIBUTION_IDS, cdn.distribution_ids)
 pulumi.export(outputs.CDN_DOMAIN_NAMES, cdn.domain_names)
 pulumi.export(outputs.CDN_KEY_PAIR_ID, cdn.key_pair_id)
 pulumi.export(outputs.CDN_SIGNING_SECRET_ARN, cdn.signing_secret_arn)
+pulumi.export(outputs.PREWARM_FUNCTION, prewarming.function_name)
 pulumi.export(
     outputs.MEDIA_REPLICA_BUCKET,
     storage.media_replica.bucket_name if storage.media_replica else None,

@@ -17,6 +17,7 @@ from infra.components.cdn import (
     GeoRestriction,
     load_public_key,
 )
+from infra.components.prewarming import MAX_SEGMENTS, PREWARM_TITLES
 
 NAMESPACE = "flixstack"
 
@@ -86,6 +87,18 @@ class StackConfig:
     """PEM of its private half, a Pulumi secret (``load`` requires it)."""
     media_replica_region: str | None = None
     """A second region for the media replica the CDN fails over to; None: single region."""
+    # --- CDN pre-warming (defaults as flixstack.settings.Settings.prewarm_*) ------------------
+    prewarm_titles: str = "all"
+    """Which newly published titles get their first segments fetched through every CDN:
+    ``all``, ``popular`` (``prewarm_min_popularity``), ``new`` (first published at most
+    ``prewarm_new_days`` ago) or ``none``."""
+    prewarm_segments: int = 3
+    """Media segments per rendition, after the init segment (0-100; 0 warms nothing)."""
+    prewarm_min_popularity: float = 0.0
+    prewarm_new_days: int = 30
+    prewarm_concurrency: int = 5
+    """Reserved concurrency of the pre-warming Lambda and maximum concurrency of the prewarm
+    queue's event-source mapping (at least 2)."""
 
     def __post_init__(self) -> None:
         if self.ingest_glacier_days < 1:
@@ -116,6 +129,7 @@ class StackConfig:
                 "flixstack:transcoderImageTag must be an immutable image tag (not 'latest')"
             )
         self._check_cdn()
+        self._check_prewarm()
 
     def _check_cdn(self) -> None:
         names = [cdn.name for cdn in self.cdns]
@@ -166,6 +180,18 @@ class StackConfig:
                 load_public_key(self.cdn_signing_public_key)
             except ValueError as exc:
                 raise ValueError(f"flixstack:cdnSigningPublicKey: {exc}") from exc
+
+    def _check_prewarm(self) -> None:
+        if self.prewarm_titles not in PREWARM_TITLES:
+            raise ValueError(f"flixstack:prewarmTitles must be one of {PREWARM_TITLES}")
+        if not 0 <= self.prewarm_segments <= MAX_SEGMENTS:
+            raise ValueError(f"flixstack:prewarmSegments must be 0-{MAX_SEGMENTS}")
+        if not self.prewarm_min_popularity >= 0:
+            raise ValueError("flixstack:prewarmMinPopularity must be at least 0")
+        if self.prewarm_new_days < 0:
+            raise ValueError("flixstack:prewarmNewDays must be at least 0")
+        if not 2 <= self.prewarm_concurrency <= 1000:
+            raise ValueError("flixstack:prewarmConcurrency must be 2-1000")
 
     def naming(self, bucket_suffix: str) -> Naming:
         return Naming(self.stage, bucket_suffix)
@@ -224,6 +250,15 @@ class StackConfig:
             cdn_signing_public_key=config.require("cdnSigningPublicKey"),
             cdn_signing_private_key=config.require_secret("cdnSigningPrivateKey"),
             media_replica_region=config.get("mediaReplicaRegion"),
+            prewarm_titles=config.get("prewarmTitles", default["prewarm_titles"]),
+            prewarm_segments=config.get_int("prewarmSegments", default["prewarm_segments"]),
+            prewarm_min_popularity=config.get_float(
+                "prewarmMinPopularity", default["prewarm_min_popularity"]
+            ),
+            prewarm_new_days=config.get_int("prewarmNewDays", default["prewarm_new_days"]),
+            prewarm_concurrency=config.get_int(
+                "prewarmConcurrency", default["prewarm_concurrency"]
+            ),
         )
 
 

@@ -33,5 +33,7 @@ CDN_DOMAIN_NAMES = "cdnDomainNames"
 CDN_KEY_PAIR_ID = "cdnKeyPairId"
 """The id of the public key that verifies signed cookies (``CloudFront-Key-Pair-Id``)."""
 CDN_SIGNING_SECRET_ARN = "cdnSigningSecretArn"  # noqa: S105 - an output key, no secret
+PREWARM_FUNCTION = "prewarmFunctionName"
+"""The Lambda that consumes the prewarm queue (its logs: ``/aws/lambda/<name>``)."""
 MEDIA_REPLICA_BUCKET = "mediaReplicaBucket"
 """The media bucket's replica in the second region; null on single-region stacks."""

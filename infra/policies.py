@@ -117,12 +117,14 @@ def api_function_policy(
     user_pool_arns: Sequence[str],
     kms_key_arns: Sequence[str],
     secret_arns: Sequence[str],
+    prewarm_queue_arn: str,
     log_group_arn: str,
 ) -> str:
     """Least privilege for the API Lambda: named resources only, no wildcard actions.
 
     The content keys table is apart from the others: the API only reads a key (and
-    describes the table for ``/health``); the transcoder writes them."""
+    describes the table for ``/health``); the transcoder writes them. Of the queues, it
+    only looks up and describes each (``/health``) and sends to the prewarm queue."""
     return document(
         logs(log_group_arn),
         allow(
@@ -145,9 +147,8 @@ def api_function_policy(
             ],
             [f"{arn}/*" for arn in bucket_arns],
         ),
-        allow(
-            "Queues", ["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"], queue_arns
-        ),
+        allow("Queues", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue_arns),
+        prewarm_sends(prewarm_queue_arn),
         allow(
             "Streams",
             ["kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords"],
@@ -161,6 +162,34 @@ def api_function_policy(
             ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
             secret_arns,
         ),
+        tracing(),
+    )
+
+
+# --- CDN pre-warming -------------------------------------------------------------------------
+def prewarm_sends(prewarm_queue_arn: str) -> Statement:
+    """Publishing a title enqueues its assets for CDN pre-warming (the API and the
+    transcoder): the queue's URL, then SendMessageBatch, which ``sqs:SendMessage``
+    authorizes."""
+    return allow("PrewarmRequests", ["sqs:GetQueueUrl", "sqs:SendMessage"], [prewarm_queue_arn])
+
+
+PREWARM_CONSUME = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+
+
+def prewarm_function_policy(*, queue_arn: str, signing_secret_arn: str, log_group_arn: str) -> str:
+    """The CDN pre-warming Lambda: consumes the prewarm queue (its event-source mapping)
+    and reads the CDN signing key to sign its own cookies. It fetches through CloudFront
+    over HTTPS like any viewer, which needs no IAM."""
+    return document(
+        logs(log_group_arn),
+        allow("ConsumeQueue", PREWARM_CONSUME, [queue_arn]),
+        allow("SigningKey", ["secretsmanager:GetSecretValue"], [signing_secret_arn]),
         tracing(),
     )
 
@@ -312,11 +341,13 @@ def transcoder_task_policy(
     queue_arn: str,
     dead_letter_arn: str,
     media_key_arn: str,
+    prewarm_queue_arn: str,
 ) -> str:
     """The worker container: reads masters and sidecars, writes packaged titles, keeps its
     job and the title in DynamoDB, writes the catalog snapshot when a published title gets
-    new media, consumes the transcode queue (``poll``) and marks the jobs of dead-lettered
-    messages failed. Object access is limited to the spec's key prefixes.
+    new media (and enqueues it for CDN pre-warming), consumes the transcode queue (``poll``)
+    and marks the jobs of dead-lettered messages failed. Object access is limited to the
+    spec's key prefixes.
 
     Content keys: it asks KMS for a data key under the media key and stores the wrapped key
     (a conditional PutItem); a retried job reads back and unwraps the key its first attempt
@@ -353,6 +384,7 @@ def transcoder_task_policy(
         allow("ContentKeys", ["dynamodb:GetItem", "dynamodb:PutItem"], [content_keys_table_arn]),
         allow("Queue", QUEUE_CONSUME, [queue_arn]),
         allow("DeadLetters", ["sqs:GetQueueUrl", "sqs:ReceiveMessage"], [dead_letter_arn]),
+        prewarm_sends(prewarm_queue_arn),
     )
 
 

@@ -289,7 +289,7 @@ def up(
         supervisor.start(
             "worker",
             [sys.executable, "-m", "flixstack.media.worker", "poll"],
-            env=env,
+            env={**env, "FLIXSTACK_PREWARM_IN_WORKER": "true"},  # it warms the edges too
             ready=lambda: True,
         )
         _print_urls(api_url, edges, endpoint, supervisor, accounts, state_dir)

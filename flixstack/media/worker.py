@@ -584,14 +584,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # the local platform's CDN pre-warming consumer (a queue-triggered function on AWS)
-    threading.Thread(
-        target=prewarm.serve,
-        args=(wiring.prewarm_queue(settings, clients), wiring.prewarmer(settings, clients)),
-        kwargs={"stop": stop.is_set},
-        name="prewarm",
-        daemon=True,
-    ).start()
+    if settings.prewarm_in_worker:  # the local platform's (on AWS: a queue-triggered function)
+        threading.Thread(
+            target=prewarm.serve,
+            args=(wiring.prewarm_queue(settings, clients), wiring.prewarmer(settings, clients)),
+            kwargs={"stop": stop.is_set},
+            name="prewarm",
+            daemon=True,
+        ).start()
     worker.poll(stop)
     return 0
 

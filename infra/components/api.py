@@ -49,6 +49,7 @@ class ApiArgs:
     table_arns: Mapping[str, pulumi.Input[str]]
     bucket_arns: Mapping[str, pulumi.Input[str]]
     queue_arns: Mapping[str, pulumi.Input[str]]
+    """Every queue (``/health`` describes them); the API sends to the prewarm queue only."""
     stream_arns: Mapping[str, pulumi.Input[str]]
     user_pool_arn: pulumi.Input[str]
     issuer: pulumi.Input[str]
@@ -90,6 +91,7 @@ class Api(pulumi.ComponentResource):
                 content_keys=args.table_arns[spec.CONTENT_KEYS.logical],
                 buckets=list(args.bucket_arns.values()),
                 queues=list(args.queue_arns.values()),
+                prewarm=args.queue_arns[spec.PREWARM.logical],
                 streams=list(args.stream_arns.values()),
                 pool=args.user_pool_arn,
                 keys=list(args.kms_key_arns.values()),
@@ -105,6 +107,7 @@ class Api(pulumi.ComponentResource):
                     user_pool_arns=[v["pool"]],
                     kms_key_arns=v["keys"],
                     secret_arns=v["secrets"],
+                    prewarm_queue_arn=v["prewarm"],
                     log_group_arn=v["logs"],
                 )
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -76,6 +76,9 @@ class TranscodingArgs:
     api_base_url: pulumi.Input[str] = ""
     """The API's public base URL, the worker's ``FLIXSTACK_API_BASE_URL``: encrypted HLS
     playlists name ``<api_base_url>/keys/<asset>`` as their key URI."""
+    worker_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Settings only the worker reads (which published titles it enqueues for CDN
+    pre-warming); the dispatcher Lambdas do not get them."""
 
 
 def container_definitions(
@@ -222,6 +225,7 @@ class Transcoding(pulumi.ComponentResource):
                 queue=queue_arn,
                 dead_letter=dead_letter_arn,
                 key=args.media_key_arn,
+                prewarm=args.queue_arns[spec.PREWARM.logical],
             ).apply(
                 lambda v: policies.transcoder_task_policy(
                     ingest_bucket_arn=v["ingest"],
@@ -232,6 +236,7 @@ class Transcoding(pulumi.ComponentResource):
                     queue_arn=v["queue"],
                     dead_letter_arn=v["dead_letter"],
                     media_key_arn=v["key"],
+                    prewarm_queue_arn=v["prewarm"],
                 )
             ),
         )
@@ -268,6 +273,7 @@ class Transcoding(pulumi.ComponentResource):
                 environment=pulumi.Output.from_input(
                     {
                         **args.environment,
+                        **args.worker_environment,
                         "FLIXSTACK_REGION": args.region,
                         "FLIXSTACK_API_BASE_URL": args.api_base_url,
                     }

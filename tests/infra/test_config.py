@@ -1,12 +1,16 @@
-"""StackConfig fails fast on transcoding and CDN settings AWS would reject at deploy time."""
+"""StackConfig fails fast on transcoding, CDN and pre-warming settings that AWS or the runtime
+would reject at deploy time."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from flixstack.playback import prewarm
+from flixstack.settings import Settings
 from infra.components.cdn import CdnDistribution, GeoRestriction
+from infra.components.prewarming import PREWARM_TITLES
 from infra.config import StackConfig
 from tests.infra.mockgraph import SIGNING_PUBLIC_KEY
 
@@ -136,3 +140,36 @@ def test_a_multi_region_cdn_with_custom_domains_is_accepted() -> None:
         cdn_signing_public_key=SIGNING_PUBLIC_KEY,
     )
     assert config.cdns[1].territories == {"DE": 2}
+
+
+# --- CDN pre-warming ---------------------------------------------------------------------------
+def test_prewarm_defaults_are_the_runtime_defaults() -> None:
+    config = _config()
+    fields = Settings.model_fields
+    assert config.prewarm_titles == fields["prewarm_titles"].default
+    assert config.prewarm_segments == fields["prewarm_segments"].default
+    assert config.prewarm_min_popularity == fields["prewarm_min_popularity"].default
+    assert config.prewarm_new_days == fields["prewarm_new_days"].default
+    assert config.prewarm_concurrency >= 2
+
+
+def test_the_prewarm_choices_are_the_runtime_s() -> None:
+    assert set(PREWARM_TITLES) == set(get_args(prewarm.Which)) == {"all", "popular", "new", "none"}
+    for titles in PREWARM_TITLES:
+        assert _config(prewarm_titles=titles).prewarm_titles == titles
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"prewarm_titles": "trending"}, "prewarmTitles"),
+        ({"prewarm_segments": -1}, "prewarmSegments"),
+        ({"prewarm_segments": 101}, "prewarmSegments"),  # Settings.prewarm_segments: 0-100
+        ({"prewarm_min_popularity": -0.5}, "prewarmMinPopularity"),
+        ({"prewarm_new_days": -1}, "prewarmNewDays"),
+        ({"prewarm_concurrency": 1}, "prewarmConcurrency"),  # SQS maximum concurrency >= 2
+    ],
+)
+def test_bad_prewarm_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        _config(**changes)

@@ -10,6 +10,13 @@ from infra.policy.rules import Resource
 
 KEYS_TABLE = "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-keys"
 SIGNING_SECRET = "arn:aws:secretsmanager:us-east-1:1:secret:flixstack-dev/cdn-signing-AbCdEf"
+QUEUE = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"
+DLQ = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode-dlq"
+INGEST = "arn:aws:s3:::flixstack-dev-ingest-1"
+MEDIA = "arn:aws:s3:::flixstack-dev-media-1"
+ARTIFACTS = "arn:aws:s3:::flixstack-dev-artifacts-1"
+TASK_DEFINITION = "arn:aws:ecs:us-east-1:1:task-definition/flixstack-dev-transcoder:7"
+PREWARM_QUEUE = "arn:aws:sqs:us-east-1:1:flixstack-dev-prewarm"
 
 
 def _api_policy() -> dict[str, object]:
@@ -18,11 +25,12 @@ def _api_policy() -> dict[str, object]:
             table_arns=["arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-catalog"],
             content_keys_table_arn=KEYS_TABLE,
             bucket_arns=["arn:aws:s3:::flixstack-dev-media-1"],
-            queue_arns=["arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"],
+            queue_arns=[QUEUE, PREWARM_QUEUE],
             stream_arns=["arn:aws:kinesis:us-east-1:1:stream/flixstack-dev-events"],
             user_pool_arns=["arn:aws:cognito-idp:us-east-1:1:userpool/p"],
             kms_key_arns=["arn:aws:kms:us-east-1:1:key/k"],
             secret_arns=[SIGNING_SECRET],
+            prewarm_queue_arn=PREWARM_QUEUE,
             log_group_arn="arn:aws:logs:us-east-1:1:log-group:/aws/lambda/flixstack-dev-api",
         )
     )
@@ -61,6 +69,53 @@ def test_api_policy_reads_content_keys_and_the_signing_secret_only() -> None:
     assert "kms:Decrypt" in statements["Keys"]["Action"]
 
 
+def test_api_policy_describes_every_queue_and_sends_to_the_prewarm_queue_only() -> None:
+    statements = {s["Sid"]: s for s in _api_policy()["Statement"]}  # type: ignore[attr-defined]
+    # /health looks every queue up; nothing else of the API touches them...
+    assert statements["Queues"]["Action"] == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    assert statements["Queues"]["Resource"] == [PREWARM_QUEUE, QUEUE]
+    # ...but publishing a title enqueues it for CDN pre-warming
+    assert statements["PrewarmRequests"]["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert statements["PrewarmRequests"]["Resource"] == [PREWARM_QUEUE]
+    sends = [s["Sid"] for s in statements.values() if "sqs:SendMessage" in s["Action"]]
+    assert sends == ["PrewarmRequests"]
+
+
+def test_prewarm_function_consumes_its_queue_and_reads_the_signing_key_only() -> None:
+    logs = "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/flixstack-dev-prewarm"
+    document = policies.prewarm_function_policy(
+        queue_arn=PREWARM_QUEUE, signing_secret_arn=SIGNING_SECRET, log_group_arn=logs
+    )
+    statements = _sids(document)
+    assert statements == {
+        "Logs": {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{logs}:*"],
+        },
+        "ConsumeQueue": {
+            "Sid": "ConsumeQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            "Resource": [PREWARM_QUEUE],
+        },
+        "SigningKey": {
+            "Sid": "SigningKey",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [SIGNING_SECRET],
+        },
+        "Tracing": policies.tracing(),
+    }
+    assert _passes_iam_rule(document)
+
+
 def test_tls_only_policy_denies_plain_http_on_bucket_and_objects() -> None:
     (statement,) = json.loads(policies.tls_only_bucket_policy("arn:aws:s3:::b"))["Statement"]
     assert statement["Effect"] == "Deny"
@@ -73,14 +128,6 @@ def test_logs_bucket_policy_admits_only_this_accounts_access_logs() -> None:
     logging = next(s for s in document["Statement"] if s["Sid"] == "S3ServerAccessLogs")
     assert logging["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert logging["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-
-
-QUEUE = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode"
-DLQ = "arn:aws:sqs:us-east-1:1:flixstack-dev-transcode-dlq"
-INGEST = "arn:aws:s3:::flixstack-dev-ingest-1"
-MEDIA = "arn:aws:s3:::flixstack-dev-media-1"
-ARTIFACTS = "arn:aws:s3:::flixstack-dev-artifacts-1"
-TASK_DEFINITION = "arn:aws:ecs:us-east-1:1:task-definition/flixstack-dev-transcoder:7"
 
 
 def _sids(document: str) -> dict[str, dict[str, object]]:
@@ -118,6 +165,7 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
         queue_arn=QUEUE,
         dead_letter_arn=DLQ,
         media_key_arn="arn:aws:kms:us-east-1:1:key/k",
+        prewarm_queue_arn=PREWARM_QUEUE,
     )
     statements = _sids(document)
     assert statements["ReadUploads"]["Resource"] == [f"{INGEST}/masters/*", f"{INGEST}/sidecars/*"]
@@ -135,6 +183,13 @@ def test_task_policy_is_scoped_to_the_spec_prefixes() -> None:
         "Resource": [KEYS_TABLE],
     }
     assert statements["MediaKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # a job that publishes a title enqueues it for CDN pre-warming
+    assert statements["PrewarmRequests"] == {
+        "Sid": "PrewarmRequests",
+        "Effect": "Allow",
+        "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+        "Resource": [PREWARM_QUEUE],
+    }
     assert _passes_iam_rule(document)
 
 

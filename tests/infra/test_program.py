@@ -35,7 +35,16 @@ def test_every_stack_passes_every_policy_rule(graph: Graph) -> None:
 
 def test_one_component_per_capability(graph: Graph) -> None:
     types = {r.type for r in graph.resources}
-    for component in ("Storage", "Data", "Messaging", "Identity", "Api", "Transcoding", "Cdn"):
+    for component in (
+        "Storage",
+        "Data",
+        "Messaging",
+        "Identity",
+        "Api",
+        "Transcoding",
+        "Cdn",
+        "Prewarming",
+    ):
         assert f"flixstack:index:{component}" in types
 
 
