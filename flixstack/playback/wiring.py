@@ -7,14 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.queues import Queue
-from flixstack.playback import signing
+from flixstack.playback import prewarm, signing
 from flixstack.playback.cdn import CdnHealth
 from flixstack.playback.prewarm import ACCESS_S, Prewarmer, PrewarmPolicy, PrewarmRequests
 from flixstack.playback.service import Delivery
-from flixstack.settings import Settings
+from flixstack.settings import Settings, get_settings
 
 
 def signing_key(settings: Settings, clients: AwsClients) -> signing.SigningKey:
@@ -65,3 +67,15 @@ def prewarmer(settings: Settings, clients: AwsClients) -> Prewarmer:
         return signing.signed_cookies(signing_key(settings, clients), resource, expires)
 
     return Prewarmer(settings.cdns, cookies, settings.prewarm_segments)
+
+
+@cache
+def _deployed_prewarmer() -> Prewarmer:
+    settings = get_settings()
+    return prewarmer(settings, AwsClients(settings))
+
+
+def warm_record(record: SQSRecord) -> None:
+    """One prewarm-queue record, as the queue-triggered function receives it (built from
+    the process's environment on first use)."""
+    prewarm.handle(_deployed_prewarmer(), record.body)

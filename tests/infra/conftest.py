@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from infra import packaging
+from tests.infra.mockgraph import STACKS, Graph, run_stack
 
 
 @pytest.fixture
@@ -18,3 +19,15 @@ def no_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         return layer
 
     monkeypatch.setattr(packaging, "build_dependency_layer", fake_build)
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    """Each stack of stacks/ in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def graph(stack: str, no_pip: None) -> Graph:
+    """The resource graph the program makes for ``stack`` under mocks."""
+    return run_stack(stack)

@@ -29,7 +29,6 @@ from tests.infra.mockgraph import (
     SIGNING_CONFIG,
     SIGNING_PRIVATE_KEY,
     SIGNING_PUBLIC_KEY,
-    STACKS,
     Graph,
     pem_key_pair,
     resolve,
@@ -54,16 +53,6 @@ PROVIDER = "pulumi:providers:aws"
 REPLICA_REGION = "us-west-2"  # stacks/Pulumi.prod.yaml
 SINGLE_REGION = ("dev", "localstack")
 YEAR_S = 365 * 24 * 3600
-
-
-@pytest.fixture(params=STACKS)
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def graph(stack: str, no_pip: None) -> Graph:
-    return run_stack(stack)
 
 
 @pytest.fixture

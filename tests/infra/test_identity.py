@@ -13,7 +13,7 @@ from flixstack.settings import Settings
 from infra import outputs
 from infra.components import api, identity
 from infra.config import StackConfig
-from tests.infra.mockgraph import REGION, STACKS, Graph, resolve, run_stack, stack_config
+from tests.infra.mockgraph import REGION, Graph, resolve, run_stack, stack_config
 
 pytestmark = pytest.mark.usefixtures("no_pip")
 
@@ -27,16 +27,6 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 
 # What Cognito accepts as a prefix domain (global per region).
 DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-@pytest.fixture(params=STACKS)
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def graph(stack: str, no_pip: None) -> Graph:
-    return run_stack(stack)
 
 
 def _client(graph: Graph, name: str) -> dict[str, object]:

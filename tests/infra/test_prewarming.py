@@ -18,7 +18,7 @@ from infra import outputs, policies
 from infra.components import prewarming
 from infra.config import StackConfig
 from infra.policy import rules
-from tests.infra.mockgraph import ACCOUNT, REGION, STACKS, Graph, resolve, run_stack, stack_config
+from tests.infra.mockgraph import ACCOUNT, REGION, Graph, resolve, run_stack, stack_config
 
 pytestmark = pytest.mark.usefixtures("no_pip")
 
@@ -37,16 +37,6 @@ POLICY = {
     "flixstack:prewarmNewDays": "14",
 }
 """A stack that sets every pre-warming key away from its default."""
-
-
-@pytest.fixture(params=STACKS)
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def graph(stack: str, no_pip: None) -> Graph:
-    return run_stack(stack)
 
 
 def _naming(graph: Graph) -> spec.Naming:

@@ -11,14 +11,9 @@ from flixstack import spec
 from infra import outputs
 from infra.components.storage import replica_bucket_name
 from infra.policy import rules
-from tests.infra.mockgraph import ACCOUNT, STACKS, Graph, resolve, run_stack
+from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
 
 pytestmark = pytest.mark.usefixtures("no_pip")
-
-
-@pytest.fixture(params=STACKS)
-def graph(request: pytest.FixtureRequest, no_pip: None) -> Graph:
-    return run_stack(request.param)
 
 
 def _bucket_suffix(graph: Graph) -> str:

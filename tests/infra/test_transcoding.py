@@ -13,14 +13,9 @@ from flixstack.media.dispatch import RETRYABLE_STOP_CODES, DispatchSettings
 from infra import outputs, packaging
 from infra.components import transcoding
 from infra.policy import rules
-from tests.infra.mockgraph import ACCOUNT, REGION, STACKS, Graph, resolve, run_stack
+from tests.infra.mockgraph import ACCOUNT, REGION, Graph, resolve, run_stack
 
 pytestmark = pytest.mark.usefixtures("no_pip")
-
-
-@pytest.fixture(params=STACKS)
-def graph(request: pytest.FixtureRequest, no_pip: None) -> Graph:
-    return run_stack(request.param)
 
 
 def _naming(graph: Graph) -> spec.Naming:
