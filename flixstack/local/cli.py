@@ -394,6 +394,7 @@ def _print_urls(
     table.add_row("API", api_url)
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/health")
+    table.add_row("Player", f"{api_url}/player?title=<id>&profile=<id>#token=<access token>")
     for edge in edges:
         table.add_row(f"CDN {edge.name}", f"{_base_url(edge)}/titles/...")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")
