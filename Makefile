@@ -53,8 +53,8 @@ pytest: install browser
 
 test: lint typecheck pytest
 
-# The API benchmark's load generators (Debian packages; we run as root).
-bench: install
+# The API benchmark's load generators (Debian packages; we run as root); the playback one's chromium.
+bench: install browser
 	@command -v hey >/dev/null && command -v wrk >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey wrk >/dev/null; }
 	$(BIN)/python -m bench $(BENCH_ARGS)

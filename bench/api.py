@@ -43,7 +43,6 @@ import platform
 import random
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -69,6 +68,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import RESULTS, write_result
+from bench.harness import HOST, answers, free_ports, percentile, print_logs
 from flixstack import spec
 from flixstack.auth.identity import Authenticator, find_pool, sign_in
 from flixstack.auth.tokens import Jwks, TokenVerifier
@@ -92,7 +92,6 @@ NAME = "api"
 FULL = {"titles": 2_000, "throughput_s": 10, "latency_s": 10, "warmup_s": 2, "rounds": 3}
 QUICK = {"titles": 500, "throughput_s": 3, "latency_s": 3, "warmup_s": 1, "rounds": 1}
 SEED = 20_251_126
-HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[1]
 """The repository: uvicorn imports ``bench.api`` from here."""
 APP = "flixstack.local.devserver:create_app"
@@ -271,7 +270,7 @@ def run(quick: bool) -> dict[str, Any]:
         supervisor = Supervisor(work / "logs")
         try:
             setup = bars.add_task("platform", total=7)
-            moto_port, app_port, bare_port = _free_ports(3)
+            moto_port, app_port, bare_port = free_ports(3)
             endpoint_url = f"http://{HOST}:{moto_port}"
             bars.update(setup, description=f"platform: moto server on {endpoint_url}")
             moto = supervisor.start(
@@ -308,7 +307,7 @@ def run(quick: bool) -> dict[str, Any]:
                 "api",
                 _uvicorn(APP, app_port),
                 env=_app_env(endpoint_url),
-                ready=lambda: _answers(f"{app_url}/health"),
+                ready=lambda: answers(f"{app_url}/health"),
                 timeout=READY_TIMEOUT_S,
             )
             bars.advance(setup)
@@ -326,7 +325,7 @@ def run(quick: bool) -> dict[str, Any]:
                 "bare",
                 _uvicorn("bench.api:bare_app", bare_port),
                 env={**os.environ, BARE_PAGE_ENV: str(page_path)},
-                ready=lambda: _answers(f"{bare_url}/titles"),
+                ready=lambda: answers(f"{bare_url}/titles"),
                 timeout=READY_TIMEOUT_S,
             )
             bars.advance(setup)
@@ -340,7 +339,7 @@ def run(quick: bool) -> dict[str, Any]:
             pids = Processes(app.process.pid, bare.process.pid, moto.process.pid)
             measured = _load(plan, urls, headers, shape, pids, work, tools, bars)
         except BaseException:
-            _print_logs(console, supervisor)  # they go with the scratch directory
+            print_logs(console, supervisor)  # they go with the scratch directory
             raise
         finally:
             supervisor.stop_all()
@@ -366,24 +365,6 @@ def _tools() -> dict[str, str]:
     return {name: str(path) for name, path in found.items()}
 
 
-def _print_logs(console: Console, supervisor: Supervisor, lines: int = 30) -> None:
-    for child in supervisor.children:
-        tail = child.log_path.read_text(errors="replace").splitlines()[-lines:]
-        console.print(f"[red]last lines of the {child.name} log:[/]")
-        console.print("\n".join(tail) or "(empty)", markup=False, highlight=False)
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _uvicorn(target: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", str(ROOT),
@@ -405,13 +386,6 @@ def _app_env(endpoint_url: str) -> dict[str, str]:
         "FLIXSTACK_RATE_LIMIT_PER_S": str(RATE_LIMIT_PER_S),
         "FLIXSTACK_RATE_LIMIT_BURST": str(RATE_LIMIT_BURST),
     }
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 # --- the platform's data -------------------------------------------------------------------------
@@ -637,7 +611,7 @@ class EmulatorProbe:
         values = sorted(self.latencies_ms) or [0.0]
         return {
             "probes": len(self.latencies_ms),
-            "p50_ms": round(_percentile(values, 50), 2),
+            "p50_ms": round(percentile(values, 50), 2),
             "max_ms": round(values[-1], 2),
             "over_100_ms": sum(value > 100 for value in values),
         }
@@ -753,9 +727,9 @@ def _latency(
         "achieved_rps": round(len(rows) / seconds, 1),
         "requests": len(rows),
         "non_2xx": sum(n for code, n in statuses.items() if not code.startswith("2")),
-        "p50_ms": round(_percentile(latencies, 50), 3),
-        "p95_ms": round(_percentile(latencies, 95), 3),
-        "p99_ms": round(_percentile(latencies, 99), 3),
+        "p50_ms": round(percentile(latencies, 50), 3),
+        "p95_ms": round(percentile(latencies, 95), 3),
+        "p99_ms": round(percentile(latencies, 99), 3),
         "max_ms": round(latencies[-1], 3),
     }
 
@@ -857,8 +831,8 @@ def _emulator(
         "calls": EMULATOR_CALLS,
         **{
             name: {
-                "p50_ms": round(_percentile(values, 50), 3),
-                "p99_ms": round(_percentile(values, 99), 3),
+                "p50_ms": round(percentile(values, 50), 3),
+                "p99_ms": round(percentile(values, 99), 3),
             }
             for name, values in timings.items()
         },
@@ -897,8 +871,8 @@ def _jwt(settings: Settings, clients: AwsClients, token: str, bars: Progress) ->
         timings[name] = sorted(measured)
     return {
         name: {
-            "p50_us": round(_percentile(values, 50), 1),
-            "p99_us": round(_percentile(values, 99), 1),
+            "p50_us": round(percentile(values, 50), 1),
+            "p99_us": round(percentile(values, 99), 1),
             "max_us": round(values[-1], 1),
             "mean_us": round(statistics.fmean(values), 1),
         }
@@ -907,12 +881,6 @@ def _jwt(settings: Settings, clients: AwsClients, token: str, bars: Progress) ->
 
 
 # --- results ------------------------------------------------------------------------------------
-
-
-def _percentile(values: Sequence[float], p: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 def _versions() -> dict[str, str]:

@@ -57,6 +57,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import RESULTS, write_result
+from bench.harness import percentile
 from flixstack.api.app import create_app
 from flixstack.catalog import availability
 from flixstack.catalog.models import GENRES, TitleDocument
@@ -580,16 +581,10 @@ def _request(chains: dict[tuple[str, str | None], list[str | None]], rng: random
 # --- results ------------------------------------------------------------------------------------
 
 
-def _percentile(values: Sequence[float], p: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
 def _stats(values: Sequence[float]) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(values), 4),
-        "p99_ms": round(_percentile(values, 99), 4),
+        "p99_ms": round(percentile(values, 99), 4),
         "max_ms": round(max(values), 4),
     }
 
@@ -753,7 +748,7 @@ def _plot(
             ordered = sorted(values)
             shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
             axis.step(ordered, shares, where="post", color=color, linewidth=1.8, label=label)
-            axis.axvline(_percentile(ordered, 99), color=color, linestyle=":", linewidth=1)
+            axis.axvline(percentile(ordered, 99), color=color, linestyle=":", linewidth=1)
         axis.axvline(
             goal, color="black", linestyle="--", linewidth=1, label=f"p99 goal {goal:g} ms"
         )

@@ -65,6 +65,7 @@ class Services:
         )
         view = CatalogView(cache, settings.media_base_url)
         viewer_store = DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb)
+        viewers = ViewerService(viewer_store, cache, view)
         delivery = wiring.delivery(settings, clients)
         return cls(
             settings=settings,
@@ -82,10 +83,11 @@ class Services:
             ),
             auth=Authenticator(settings, clients),
             account_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
-            viewers=ViewerService(viewer_store, cache, view),
+            viewers=viewers,
             playback=PlaybackService(
                 cache,
                 viewer_store,
+                viewers,
                 KmsContentKeys(
                     naming.table(spec.CONTENT_KEYS),
                     naming.key_alias(spec.MEDIA_KEY),

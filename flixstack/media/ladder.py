@@ -138,6 +138,29 @@ def fixed_ladder(width: int, height: int) -> list[Rung]:
     return [Rung(w, h, max(1, round(lowest.bitrate_kbps * area)))]
 
 
+REDUNDANT_MARGIN = 1.1
+"""A rung must cost this factor less than each kept rung of at least its size above it."""
+
+
+def redundant(measured: Sequence[tuple[int, float]]) -> list[int]:
+    """Indexes of the rungs a player would never want, given each rung's (pixels, measured
+    bits per second) in ladder order: those for which a kept rung with at least as many
+    pixels costs less than ``REDUNDANT_MARGIN`` times as much. A capped-CRF encoder stops
+    short of a rung's target on simple content, so Apple's two 720p rows can come out the
+    same, or a 540p rung dearer than the 720p ones; what is left rises in bit rate with
+    size. The top rung is always kept.
+    """
+    kept: list[tuple[int, float]] = []
+    dropped = []
+    for index in range(len(measured) - 1, -1, -1):
+        pixels, bits = measured[index]
+        if any(p >= pixels and bits * REDUNDANT_MARGIN > b for p, b in kept):
+            dropped.append(index)
+        else:
+            kept.append((pixels, bits))
+    return sorted(dropped)
+
+
 def analysis_sizes(width: int, height: int) -> list[tuple[int, int]]:
     """The sizes the per-title analysis tries: about 240p up to the source size."""
     short = min(width, height)

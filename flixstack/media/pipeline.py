@@ -19,6 +19,8 @@ Publish ``TranscodeResult.manifests`` last, in their order.
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +40,13 @@ from flixstack.media.analysis import analyse
 from flixstack.media.encode import EncodeSettings
 from flixstack.media.encryption import SegmentKey
 from flixstack.media.errors import EncodeFailed, InvalidMedia
-from flixstack.media.ladder import FIXED_LADDER_SOURCE, LadderMode, Rung, fixed_ladder
+from flixstack.media.ladder import (
+    FIXED_LADDER_SOURCE,
+    LadderMode,
+    Rung,
+    fixed_ladder,
+    redundant,
+)
 from flixstack.media.package import Rendition
 from flixstack.media.probe import Limits, SourceInfo, probe
 from flixstack.media.subtitles import Subtitle
@@ -184,6 +192,7 @@ def transcode(
                 progress=lambda fraction: report(Stage.ENCODING, fraction * 0.97),
             )
             thumbnails.make_poster(info, out_dir / POSTER, settings.thumbnails)
+            encoded = _drop_redundant(encoded, rungs, out_dir, info.duration_s)
             report(Stage.ENCODING, 1.0)
 
         with _timed(timings, Stage.PACKAGING):
@@ -251,6 +260,27 @@ def _write_subtitles(
         path.write_text(subs.to_webvtt(sidecar_cues), encoding="utf-8")
         tracks.append(packaging.SubtitleTrack(subtitle.language, relative, path.stat().st_size))
     return tracks
+
+
+def _drop_redundant(
+    encoded: encoding.Encoded, rungs: Sequence[Rung], out_dir: Path, duration_s: float
+) -> encoding.Encoded:
+    """``encoded`` without the rungs that came out no cheaper than a larger one (see
+    :func:`ladder.redundant`); their segments are deleted."""
+    cmaf = out_dir / encoding.CMAF_DIR
+    measured = [
+        (rung.width * rung.height, 8 * _bytes(cmaf / name) / max(duration_s, 1e-3))
+        for rung, name in zip(rungs, encoded.names, strict=True)
+    ]
+    dropped = set(redundant(measured))
+    for index in sorted(dropped):
+        shutil.rmtree(cmaf / encoded.names[index])
+    names = [name for index, name in enumerate(encoded.names) if index not in dropped]
+    return dataclasses.replace(encoded, names=names)
+
+
+def _bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
 
 
 def _package(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from flixstack import spec
 from flixstack.catalog.models import Asset
@@ -25,13 +25,22 @@ from flixstack.settings import CdnEndpoint
 from flixstack.viewers.models import Account, Profile, Progress, stamp
 from flixstack.viewers.service import CatalogSource, episode_ref
 
+T = TypeVar("T")
+
 _READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="playback-reads")
 
 
 class ViewerReads(Protocol):
-    def profile(self, account: str, profile_id: str) -> Profile: ...
-    def account(self, account: str) -> Account: ...
     def progress(self, account: str, profile_id: str, title_id: str) -> Progress | None: ...
+
+
+class AccountReads(Protocol):
+    def read_as(self, account: str, profile_id: str, read: Callable[[], T]) -> tuple[Profile, T]:
+        """The account's profile (NotFound for another account's) and what ``read`` reads
+        for it, checked against the profiles the process read last (see ViewerService)."""
+        ...
+
+    def recent_account(self, account: str) -> Account: ...
 
 
 class ContentKeys(Protocol):
@@ -62,12 +71,14 @@ class PlaybackService:
         self,
         catalog: CatalogSource,
         viewers: ViewerReads,
+        accounts: AccountReads,
         keys: ContentKeys,
         delivery: Delivery,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalog = catalog
         self._viewers = viewers
+        self._accounts = accounts
         self._keys = keys
         self._delivery = delivery
         self._clock = clock
@@ -77,20 +88,21 @@ class PlaybackService:
     ) -> tuple[Profile, Entitlement]:
         """Reads the account and the progress beside the profile's ownership check; they
         count only once the profile is found in the caller's own account."""
-        account_read = _READS.submit(self._viewers.account, account)
-        progress_read = _READS.submit(self._viewers.progress, account, profile_id, target.doc.id)
-        try:
-            profile = self._viewers.profile(account, profile_id)
-        except BaseException:
-            account_read.cancel()
-            progress_read.cancel()
-            raise
+
+        def account_and_progress() -> tuple[Account, Progress | None]:
+            account_read = _READS.submit(self._accounts.recent_account, account)
+            progress = self._viewers.progress(account, profile_id, target.doc.id)
+            return account_read.result(), progress
+
+        profile, (account_state, progress) = self._accounts.read_as(
+            account, profile_id, account_and_progress
+        )
         decided = entitlement.entitle(
             self._catalog.snapshot(),
             target,
             profile=profile,
-            account=account_read.result(),
-            progress=progress_read.result(),
+            account=account_state,
+            progress=progress,
             territory=territory,
             now=self._clock().astimezone(UTC),
         )

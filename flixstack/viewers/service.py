@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -54,12 +54,13 @@ from flixstack.viewers.rules import Outcome
 
 T = TypeVar("T")
 _READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="viewer-reads")
-"""Reads that run beside a profile's ownership check (see ``_profile_and``)."""
+"""Reads that run beside a profile's ownership check (see ``read_as``)."""
 
 PROFILE_CACHE_S = 2.0
 """How long a process answers the read-only list routes (continue watching, history, My
-List) from the profiles it last read for an account, instead of reading them again: the
-ownership check then costs nothing, and those routes one table read instead of two. A
+List) and playback from the profiles it last read for an account, instead of reading them
+again: the ownership check then costs nothing, and those routes one table read less.
+Playback checks the account's status the same way. A
 profile changed through this process is read afresh at once; one changed elsewhere (on
 another device's API instance) shows here within this many seconds. Writes always read
 the profile itself."""
@@ -124,11 +125,21 @@ class ViewerService:
         self._cards = cards
         self._clock = clock
         self._new_id = new_id
-        self._known = ProfileCache(PROFILE_CACHE_S)
+        self._known: RecentCache[dict[str, Profile]] = RecentCache(PROFILE_CACHE_S)
+        self._accounts: RecentCache[Account] = RecentCache(PROFILE_CACHE_S)
 
     # --- the account ---------------------------------------------------------------------------
     def account(self, account: str) -> Account:
         return self._repository.account(account)
+
+    def recent_account(self, account: str) -> Account:
+        """The account as this process read it at most PROFILE_CACHE_S seconds ago (a
+        status change made here shows at once, one made elsewhere within that time)."""
+        known = self._accounts.get(account)
+        if known is None:
+            known = self._repository.account(account)
+            self._accounts.put(account, known)
+        return known
 
     def set_account_status(self, account: str, body: AccountStatusPut, actor: str) -> Account:
         """An admin suspends or reactivates an account (suspended: no playback, no keys)."""
@@ -145,6 +156,8 @@ class ViewerService:
                 self._repository.save_account(account, updated)
             except Conflict:
                 continue
+            finally:
+                self._accounts.forget(account)
             return updated
         raise Conflict(f"account {account} kept changing; retry", reason="busy")
 
@@ -156,15 +169,13 @@ class ViewerService:
         """The account's profile; NotFound for an unknown one and for another account's."""
         return self._repository.profile(account, profile_id)
 
-    def _profile_and(
-        self, account: str, profile_id: str, read: Callable[[], T]
-    ) -> tuple[Profile, T]:
-        """The profile and what ``read`` reads of it (a read-only route). With the
+    def read_as(self, account: str, profile_id: str, read: Callable[[], T]) -> tuple[Profile, T]:
+        """The profile and what ``read`` reads for it (a read-only route). With the
         account's profiles recently read, the check is in memory and ``read`` runs alone;
         else both reads start together (``read`` is keyed by the caller's own account, so
         it never sees another account's items) and the result counts only if the profile
         is the account's."""
-        known = self._known.get(account, profile_id)
+        known = (self._known.get(account) or {}).get(profile_id)
         if known is not None:
             return known, read()
         pending = _READS.submit(read)
@@ -173,7 +184,7 @@ class ViewerService:
         except BaseException:
             pending.cancel()
             raise
-        self._known.put(account, profiles)
+        self._known.put(account, {p.id: p for p in profiles})
         profile = next((p for p in profiles if p.id == profile_id), None)
         if profile is None:
             pending.cancel()
@@ -336,7 +347,7 @@ class ViewerService:
         """Titles in progress, most recently watched first. Finished movies drop out; a
         finished episode gives way to the next one (from 0), a finished last episode drops
         the series; titles not available here or above the profile's maturity are left out."""
-        profile, progresses = self._profile_and(
+        profile, progresses = self.read_as(
             account, profile_id, lambda: self._repository.all_progress(account, profile_id)
         )
         find = self._finder(territory, profile.maturity_level)
@@ -375,7 +386,7 @@ class ViewerService:
     ) -> HistoryPage:
         """Viewing sessions, newest first. Every session is listed; its card is None when
         the title is no longer available here (or is above the profile's maturity)."""
-        profile, (entries, next_cursor) = self._profile_and(
+        profile, (entries, next_cursor) = self.read_as(
             account,
             profile_id,
             lambda: self._repository.history(account, profile_id, limit=limit, cursor=cursor),
@@ -400,7 +411,7 @@ class ViewerService:
         self, account: str, profile_id: str, *, territory: str, accept_language: str | None
     ) -> MyList:
         """Listed titles in the order they were added, those this profile can watch here."""
-        profile, entries = self._profile_and(
+        profile, entries = self.read_as(
             account, profile_id, lambda: self._repository.my_list(account, profile_id)
         )
         find = self._finder(territory, profile.maturity_level)
@@ -511,8 +522,11 @@ def episode_ref(
     )
 
 
-class ProfileCache:
-    """Each account's profiles as last read, for ``ttl_s`` seconds (see PROFILE_CACHE_S)."""
+V = TypeVar("V")
+
+
+class RecentCache(Generic[V]):
+    """What this process last read per account, for ``ttl_s`` seconds (see PROFILE_CACHE_S)."""
 
     def __init__(
         self, ttl_s: float, clock: Callable[[], float] = time.monotonic, size: int = 100_000
@@ -520,23 +534,22 @@ class ProfileCache:
         self._ttl_s = ttl_s
         self._clock = clock
         self._size = size
-        self._entries: dict[str, tuple[float, dict[str, Profile]]] = {}
+        self._entries: dict[str, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, account: str, profile_id: str) -> Profile | None:
-        """The profile if the account's profiles are fresh here and hold it (None means
-        "read them": an unknown profile may be a new one made elsewhere)."""
+    def get(self, account: str) -> V | None:
+        """The value if it is fresh here (None means "read it")."""
         with self._lock:
             entry = self._entries.get(account)
         if entry is None or self._clock() > entry[0]:
             return None
-        return entry[1].get(profile_id)
+        return entry[1]
 
-    def put(self, account: str, profiles: Sequence[Profile]) -> None:
+    def put(self, account: str, value: V) -> None:
         with self._lock:
             if len(self._entries) >= self._size:
                 self._entries.clear()  # bounded; a full cache simply starts over
-            self._entries[account] = (self._clock() + self._ttl_s, {p.id: p for p in profiles})
+            self._entries[account] = (self._clock() + self._ttl_s, value)
 
     def forget(self, account: str) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bench.harness import CHROMIUM, CHROMIUM_ARGS
 from flixstack.api.routers.playback import PROFILE_HEADER
 from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import FLIXSTACK, Platform, listening, start_platform, wait_until_closed
@@ -31,12 +32,6 @@ from tests.e2e.test_up import sign_in, up_command
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts"
 CLIP_S = 60  # longer than the 30 s hls.js buffers ahead: requests go on during play
 
@@ -230,15 +225,20 @@ def test_abr_steps_down_under_a_throttled_network(
     ordered = sorted(stage.renditions, key=lambda r: r["bandwidth"])
     assert len(ordered) >= 2, "the clip needs two rungs"
     page.goto(stage.player_url(stage.new_profile("ABR")))
-    wait_playing_past(page, 1)
+    top = max(r["height"] for r in stage.renditions)
+    # unthrottled (loopback), ABR climbs from the start rung to the top one
+    page.wait_for_function(
+        f"() => window.flixstack.levelSwitches.some(s => s.height === {top})", timeout=60_000
+    )
+    climbed = len(state(page)["levelSwitches"])
     # above the lowest rung, below what the top one needs (hls.js keeps a 5 % margin)
     budget = ordered[0]["bandwidth"] * 1.3 / 8
     assert budget * 8 < ordered[-1]["bandwidth"] * 0.95
     throttle(budget)
-    top = max(r["height"] for r in stage.renditions)
     try:
         page.wait_for_function(
-            f"() => window.flixstack.levelSwitches.some(s => s.height < {top})", timeout=60_000
+            f"() => window.flixstack.levelSwitches.slice({climbed}).some(s => s.height < {top})",
+            timeout=60_000,
         )
     except PlaywrightTimeout:
         estimate = page.evaluate("() => window.flixstack.hls.bandwidthEstimate")

@@ -7,6 +7,8 @@
 
 (function () {
   const HEARTBEAT_MS = 10000;
+  const START_ESTIMATE_BPS = 1000000;
+  const START_MARGIN = 0.7; // hls.js's abrBandWidthUpFactor
   const params = new URLSearchParams(location.search);
   const fragment = new URLSearchParams(location.hash.slice(1));
   const token = fragment.get("token") || localStorage.getItem("flixstack.access_token");
@@ -21,6 +23,7 @@
   const state = {
     grant: null, cdn: null, cdnIndex: 0, failovers: [], startedAt: performance.now(),
     firstFrameMs: null, stalls: 0, stallMs: 0, levelSwitches: [], heartbeats: 0, errors: [],
+    key: null,
   };
   window.flixstack = state;
 
@@ -51,13 +54,17 @@
 
   function failoverLoader(Base) {
     return class FailoverLoader {
-      constructor(config) { this.config = config; this.inner = new Base(config); }
+      constructor(config) { this.config = config; this.inner = new Base(config); this.gone = false; }
       get stats() { return this.inner.stats; }
       get context() { return this.inner.context; }
-      abort() { this.inner.abort(); }
-      destroy() { this.inner.destroy(); }
+      abort() { this.gone = true; this.inner.abort(); }
+      destroy() { this.gone = true; this.inner.destroy(); }
       load(context, config, callbacks) {
         const original = context.url;
+        if (state.key && original === state.grant.key_uri) {
+          this.fromPrefetch(context, config, callbacks);
+          return;
+        }
         const attempt = () => {
           const index = state.cdnIndex;
           const onFailure = (kind) => (...args) => {
@@ -85,7 +92,36 @@
         };
         attempt();
       }
+      // The key was fetched beside the playlists as soon as the grant came: hls.js asks
+      // for it once per track and again on some level switches; all get the same bytes.
+      fromPrefetch(context, config, callbacks) {
+        const stats = this.inner.stats;
+        stats.loading.start = performance.now();
+        state.key.then((data) => {
+          if (this.gone) return;
+          stats.loading.first = stats.loading.end = performance.now();
+          stats.loaded = stats.total = data.byteLength;
+          callbacks.onSuccess({ url: context.url, data: data.slice(0) }, stats, context, null);
+        }, () => {
+          state.key = null; // refused or failed: ask again the usual way, errors and all
+          if (!this.gone) this.load(context, config, callbacks);
+        });
+      }
     };
+  }
+
+  // hls.js orders levels by bit rate: the index of the best rung the estimate affords
+  // with hls.js's own up-switch margin, so that its ABR does not move off the start rung
+  // while the first segment's key is loading (hls.js then drops that load and retries)
+  function startLevel(renditions) {
+    const rates = renditions.map((r) => r.bandwidth).sort((a, b) => a - b);
+    const affordable = rates.filter((rate) => rate <= START_ESTIMATE_BPS * START_MARGIN);
+    return Math.max(0, affordable.length - 1);
+  }
+
+  function prefetchKey(uri) {
+    return api(uri).then((response) =>
+      (response.ok ? response.arrayBuffer() : Promise.reject(new Error("key " + response.status))));
   }
 
   // --- progress heartbeats (the viewers API merges them, latest client time wins) ---
@@ -128,6 +164,7 @@
     }
     state.grant = body;
     state.cdn = body.cdns[0].name;
+    state.key = body.key_uri ? prefetchKey(body.key_uri) : null;
     if (!window.Hls || !Hls.isSupported()) {
       fail("this browser cannot play HLS with Media Source Extensions");
       return;
@@ -135,6 +172,13 @@
     const keyUri = body.key_uri;
     const hls = new Hls({
       startPosition: body.resume_position_s || -1,
+      // Start on the rung a 1 Mbit/s estimate affords (a small first segment: a fast
+      // first frame on any network), then let ABR climb from what segments measure.
+      // hls.js would otherwise start on the manifest's first rung, whatever its size; and
+      // its own pick (startLevel -1) may change once the playlists have loaded, racing
+      // the first segment's key load.
+      startLevel: startLevel(body.renditions),
+      abrEwmaDefaultEstimate: START_ESTIMATE_BPS,
       // Buffer at most 30 s ahead (hls.js would otherwise fill 60 MB: a low-rate title
       // whole). Bytes past what a viewer watches are CDN egress paid for nothing, and a
       // bounded buffer keeps ABR and CDN failover responsive.

@@ -16,6 +16,7 @@ from flixstack.media.ladder import (
     analysis_sizes,
     convex_hull,
     fixed_ladder,
+    redundant,
     rendition_names,
     scaled_size,
     select_rungs,
@@ -271,3 +272,25 @@ def test_preset_factor_compares_at_equal_quality() -> None:
     assert preset_rate_factor(trials, P1080, 23, 1800, 97) == pytest.approx(0.9)
     # and never beyond the clamp
     assert preset_rate_factor(trials, P1080, 23, 100, 90) == 0.4
+
+
+@pytest.mark.parametrize(
+    ("measured", "dropped"),
+    [
+        # Apple's two 720p rows on flat animation: the same bits; a 540p dearer than both
+        ([(234 * 416, 90e3), (360 * 640, 150e3), (540 * 960, 427e3), (720 * 1280, 263e3),
+          (720 * 1280, 264e3)], [2, 3]),
+        # a proper ladder keeps every rung
+        ([(1, 100.0), (2, 200.0), (4, 400.0)], []),
+        # within the margin of the next rung up: pointless
+        ([(1, 100.0), (2, 105.0)], [0]),
+        # just past the margin: kept
+        ([(1, 100.0), (2, 111.0)], []),
+        # the top rung stays, however dear
+        ([(4, 1e9)], []),
+        # a smaller rung is only compared with larger ones
+        ([(4, 100.0), (1, 100.0)], []),
+    ],
+)  # fmt: skip
+def test_redundant_rungs(measured: list[tuple[int, float]], dropped: list[int]) -> None:
+    assert redundant(measured) == dropped

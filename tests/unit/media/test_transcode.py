@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -69,6 +70,16 @@ def test_renditions_are_even_and_never_upscaled(any_run: Run) -> None:
         assert rendition.width <= source.width
         assert rendition.height <= source.height
         assert (rendition.width > rendition.height) == (source.width > source.height)
+
+
+def test_every_rendition_costs_more_than_the_smaller_ones(any_run: Run) -> None:
+    """No rung a player would skip: sorted by size, bit rates rise (twins and dearer
+    smaller rungs were dropped after encoding, and their segments with them)."""
+    renditions = sorted(any_run.result.renditions, key=lambda r: (r.width * r.height, r.bandwidth))
+    for lower, higher in itertools.pairwise(renditions):
+        assert lower.average_bandwidth < higher.average_bandwidth, renditions
+    tracks = {p.name for p in (any_run.out / "cmaf").iterdir()} - {"audio"}
+    assert tracks == {r.playlist.split("/")[-1].removesuffix(".m3u8") for r in renditions}
 
 
 def test_video_and_audio_start_together(fixed: Run) -> None:

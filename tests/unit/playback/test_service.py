@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +16,8 @@ from flixstack.settings import CdnEndpoint
 from flixstack.viewers.models import Account, Profile, Progress
 from tests.unit.catalog.conftest import NOW, STAMP, title
 from tests.unit.viewers.conftest import asset, playable_series
+
+T = TypeVar("T")
 
 CDNS = tuple(
     CdnEndpoint.model_validate({"name": n, "base_url": f"https://{n}.example.com/"})
@@ -35,7 +39,10 @@ class Viewers:
             language="en", created_at=STAMP, updated_at=STAMP,
         )  # fmt: skip
 
-    def account(self, account: str) -> Account:
+    def read_as(self, account: str, profile_id: str, read: Callable[[], T]) -> tuple[Profile, T]:
+        return self.profile(account, profile_id), read()
+
+    def recent_account(self, account: str) -> Account:
         return self.accounts[account]
 
     def progress(self, account: str, profile_id: str, title_id: str) -> Progress | None:
@@ -64,6 +71,7 @@ def service(
         signed.append((resource, expires))
         return {"CloudFront-Policy": f"{resource}|{expires.isoformat()}"}
 
+    viewers = Viewers()
     delivery = Delivery(
         cdns=CDNS,
         healthy=lambda name: healthy is None or name in healthy,
@@ -74,7 +82,7 @@ def service(
         margin_s=1800,
         max_s=max_s,
     )
-    return PlaybackService(Catalog(*docs), Viewers(), Keys(), delivery, clock=lambda: NOW)
+    return PlaybackService(Catalog(*docs), viewers, viewers, Keys(), delivery, clock=lambda: NOW)
 
 
 PROTECTED = asset(3600.0).model_copy(

@@ -9,7 +9,7 @@ import pytest
 from flixstack.catalog.snapshot import CatalogSnapshot
 from flixstack.errors import NotFound
 from flixstack.viewers.models import Profile, ProfilePatch
-from flixstack.viewers.service import ProfileCache, ViewerService
+from flixstack.viewers.service import RecentCache, ViewerService
 from tests.unit.catalog.conftest import STAMP
 
 
@@ -69,23 +69,22 @@ def test_list_reads_reuse_the_profiles_until_a_change_through_this_process() -> 
     assert repository.profile_reads == reads + 1  # the edit dropped what was known
 
 
-def test_the_cache_expires_and_reads_again_for_an_unknown_profile() -> None:
+def test_the_cache_expires_and_forgets() -> None:
     now = [100.0]
-    cache = ProfileCache(2.0, clock=lambda: now[0])
-    cache.put("acct", [profile("p1")])
-    assert cache.get("acct", "p1") == profile("p1")
-    assert cache.get("acct", "p2") is None  # maybe made elsewhere: read them again
-    assert cache.get("other", "p1") is None
+    cache: RecentCache[str] = RecentCache(2.0, clock=lambda: now[0])
+    cache.put("acct", "seen")
+    assert cache.get("acct") == "seen"
+    assert cache.get("other") is None
     now[0] += 2.5
-    assert cache.get("acct", "p1") is None
-    cache.put("acct", [profile("p1")])
+    assert cache.get("acct") is None
+    cache.put("acct", "seen")
     cache.forget("acct")
-    assert cache.get("acct", "p1") is None
+    assert cache.get("acct") is None
 
 
 def test_the_cache_is_bounded() -> None:
-    cache = ProfileCache(60.0, size=2)
+    cache: RecentCache[str] = RecentCache(60.0, size=2)
     for account in ("a", "b", "c"):
-        cache.put(account, [profile("p")])
-    assert cache.get("c", "p") is not None
-    assert cache.get("a", "p") is None
+        cache.put(account, account)
+    assert cache.get("c") == "c"
+    assert cache.get("a") is None

@@ -1,0 +1,57 @@
+"""What the benchmarks share (and the browser tests: chromium's path and flags): free ports,
+readiness probes, percentiles and child logs."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+from collections.abc import Sequence
+
+import httpx
+from rich.console import Console
+
+from flixstack.local.supervisor import Supervisor
+
+HOST = "127.0.0.1"
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (``make browser`` installs it); Playwright drives it, never downloads one."""
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on the loopback interface right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def answers(url: str) -> bool:
+    """True when ``url`` answers 200 (a readiness probe for a child process)."""
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def percentile(values: Sequence[float], p: int) -> float:
+    """The ``p``-th percentile (inclusive method) of ``values``."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def print_logs(console: Console, supervisor: Supervisor, lines: int = 30) -> None:
+    """The last lines of every child's log (before a scratch directory takes them away)."""
+    for child in supervisor.children:
+        tail = child.log_path.read_text(errors="replace").splitlines()[-lines:]
+        console.print(f"[red]last lines of the {child.name} log:[/]")
+        console.print("\n".join(tail) or "(empty)", markup=False, highlight=False)
