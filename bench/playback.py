@@ -994,6 +994,15 @@ def _plot(result: dict[str, Any], path: Path) -> str:
         f"Edge hit ratio, Zipf({ZIPF_S}) replay of {replay['requests']} segment requests "
         f"over {replay['titles']} titles"
     )
+    hits.text(
+        0.02,
+        0.86,
+        f"each edge's LRU cache: {replay['edge_cache_bytes'] / 2**20:.0f} MiB; the library: "
+        f"{replay['library_bytes'] / 2**20:.0f} MiB ({replay['rungs']} video rungs + audio, "
+        f"{replay['segments_per_rendition']} segments each)",
+        transform=hits.transAxes,
+        fontsize=8,
+    )
     hits.legend(fontsize=8, loc="lower right")
     hits.grid(True, alpha=0.3)
 
