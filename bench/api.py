@@ -64,11 +64,11 @@ import jwt as pyjwt
 from fastapi import FastAPI
 from pydantic import AnyHttpUrl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from bench import RESULTS, write_result
-from bench.harness import HOST, answers, free_ports, percentile, print_logs
+from bench import RESULTS, harness, write_result
+from bench.harness import HOST, answers, clean_env, free_ports, percentile, print_logs
 from flixstack import spec
 from flixstack.auth.identity import Authenticator, find_pool, sign_in
 from flixstack.auth.tokens import Jwks, TokenVerifier
@@ -258,13 +258,7 @@ def run(quick: bool) -> dict[str, Any]:
     load_start = os.getloadavg()
     with (
         tempfile.TemporaryDirectory(prefix="flixstack-bench-api-") as scratch,
-        Progress(
-            TextColumn("{task.description:<44}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bars,
+        harness.bars(console, 44) as bars,
     ):
         work = Path(scratch)
         supervisor = Supervisor(work / "logs")
@@ -374,18 +368,12 @@ def _uvicorn(target: str, port: int) -> list[str]:
 
 
 def _app_env(endpoint_url: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("FLIXSTACK_") and key != "AWS_ENDPOINT_URL"
-    }
-    return {
-        **env,
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "FLIXSTACK_STAGE": STAGE,
-        "FLIXSTACK_RATE_LIMIT_PER_S": str(RATE_LIMIT_PER_S),
-        "FLIXSTACK_RATE_LIMIT_BURST": str(RATE_LIMIT_BURST),
-    }
+    return clean_env(
+        AWS_ENDPOINT_URL=endpoint_url,
+        FLIXSTACK_STAGE=STAGE,
+        FLIXSTACK_RATE_LIMIT_PER_S=str(RATE_LIMIT_PER_S),
+        FLIXSTACK_RATE_LIMIT_BURST=str(RATE_LIMIT_BURST),
+    )
 
 
 # --- the platform's data -------------------------------------------------------------------------

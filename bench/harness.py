@@ -3,12 +3,14 @@ readiness probes, percentiles and child logs."""
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 from collections.abc import Sequence
 
 import httpx
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flixstack.local.supervisor import Supervisor
 
@@ -55,3 +57,25 @@ def print_logs(console: Console, supervisor: Supervisor, lines: int = 30) -> Non
         tail = child.log_path.read_text(errors="replace").splitlines()[-lines:]
         console.print(f"[red]last lines of the {child.name} log:[/]")
         console.print("\n".join(tail) or "(empty)", markup=False, highlight=False)
+
+
+def bars(console: Console, width: int) -> Progress:
+    """The benchmarks' progress bars: a description ``width`` wide, a bar, n/m, elapsed."""
+    return Progress(
+        TextColumn(f"{{task.description:<{width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without flixstack's settings and endpoint (a child the
+    benchmark starts gets its own), plus ``extra``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("FLIXSTACK_") and key != "AWS_ENDPOINT_URL"
+    }
+    return {**env, **extra}

@@ -83,17 +83,18 @@ import m3u8
 from fastapi import FastAPI
 from pydantic import AnyHttpUrl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 from starlette.applications import Starlette
 from starlette.staticfiles import StaticFiles
 
-from bench import RESULTS, write_result
+from bench import RESULTS, harness, write_result
 from bench.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HOST,
     answers,
+    clean_env,
     free_ports,
     percentile,
     print_logs,
@@ -234,13 +235,7 @@ def run(quick: bool) -> dict[str, Any]:
     console = Console()
     with (
         tempfile.TemporaryDirectory(prefix="flixstack-bench-playback-") as scratch,
-        Progress(
-            TextColumn("{task.description:<48}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bars,
+        harness.bars(console, 48) as bars,
     ):
         work = Path(scratch)
         supervisor = Supervisor(work / "logs")
@@ -264,16 +259,6 @@ def run(quick: bool) -> dict[str, Any]:
 # --- the platform ---------------------------------------------------------------------------------
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without flixstack's settings (``up`` sets its own)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("FLIXSTACK_") and key != "AWS_ENDPOINT_URL"
-    }
-    return {**env, **extra}
-
-
 def _command(argv: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         list(argv), capture_output=True, text=True, check=False, timeout=timeout, env=env
@@ -294,7 +279,7 @@ def _platform(supervisor: Supervisor, work: Path, shape: dict[str, Any], bars: P
         [FLIXSTACK, "up", "--port", str(api_port), "--emulator-port", str(emulator_port),
          "--edge-ports", f"{edge_a},{edge_b}", "--state-dir", str(state_dir),
          "--seed-titles", "0"],
-        env=_clean_env(),
+        env=clean_env(),
         ready=lambda: answers(f"{api_url}/health"),
         timeout=READY_TIMEOUT_S,
     )  # fmt: skip
@@ -322,7 +307,7 @@ def _platform(supervisor: Supervisor, work: Path, shape: dict[str, Any], bars: P
     token = sign_in(clients, pool, USERNAME, password).access_token
     stage = Stage(api_url, settings, clients, edges, token)
     bars.advance(setup)
-    ingest_env = _clean_env(AWS_ENDPOINT_URL=str(settings.endpoint_url).rstrip("/"))
+    ingest_env = clean_env(AWS_ENDPOINT_URL=str(settings.endpoint_url).rstrip("/"))
     clips: list[tuple[str, dict[str, Any]]] = [
         ("browser", {**BROWSER_CLIP, "seconds": shape["clip_s"]}),
         ("replay", REPLAY_CLIP),
@@ -712,7 +697,7 @@ def _replay(
 @contextlib.contextmanager
 def _edge_pair(stage: Stage, supervisor: Supervisor, label: str) -> Iterator[list[CdnEndpoint]]:
     """Two fresh edges (empty caches) on the platform's bucket and key; stopped afterwards."""
-    env = _clean_env(AWS_ENDPOINT_URL=str(stage.settings.endpoint_url).rstrip("/"))
+    env = clean_env(AWS_ENDPOINT_URL=str(stage.settings.endpoint_url).rstrip("/"))
     started: list[Child] = []
     edges = []
     try:

@@ -53,10 +53,10 @@ from pydantic import AnyHttpUrl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from bench import RESULTS, write_result
+from bench import RESULTS, harness, write_result
 from bench.harness import percentile
 from flixstack.api.app import create_app
 from flixstack.catalog import availability
@@ -139,13 +139,7 @@ def run(quick: bool) -> dict[str, Any]:
     shape = QUICK if quick else FULL
     console = Console()
     load_start = os.getloadavg()
-    with Progress(
-        TextColumn("{task.description:<34}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bars:
+    with harness.bars(console, 34) as bars:
         setup = bars.add_task("catalog and index", total=4)
         titles = generate_titles(shape["titles"], seed=SEED, now=NOW)
         bars.advance(setup)
