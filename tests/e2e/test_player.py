@@ -225,11 +225,19 @@ def test_abr_steps_down_under_a_throttled_network(
     ordered = sorted(stage.renditions, key=lambda r: r["bandwidth"])
     assert len(ordered) >= 2, "the clip needs two rungs"
     page.goto(stage.player_url(stage.new_profile("ABR")))
+    wait_playing_past(page, 1)
     top = max(r["height"] for r in stage.renditions)
-    # unthrottled (loopback), ABR climbs from the start rung to the top one
-    page.wait_for_function(
-        f"() => window.flixstack.levelSwitches.some(s => s.height === {top})", timeout=60_000
-    )
+    # the viewer picks the top rung in the quality menu (its options follow hls.js's levels,
+    # by bit rate), then goes back to Auto: ABR decides from there
+    page.select_option("#quality", str(len(ordered) - 1))
+    try:
+        page.wait_for_function(
+            f"() => window.flixstack.levelSwitches.some(s => s.height === {top})",
+            timeout=60_000,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"the top rung never played: {state(page)}") from None
+    page.select_option("#quality", "-1")
     climbed = len(state(page)["levelSwitches"])
     # above the lowest rung, below what the top one needs (hls.js keeps a 5 % margin)
     budget = ordered[0]["bandwidth"] * 1.3 / 8
