@@ -1,4 +1,5 @@
-"""Read-only list routes check profile ownership against recently read profiles."""
+"""Read-only list routes and playback check profile ownership (and playback the account's
+status) against what this process read recently."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from flixstack.catalog.snapshot import CatalogSnapshot
 from flixstack.errors import NotFound
-from flixstack.viewers.models import Profile, ProfilePatch
+from flixstack.viewers.models import Account, AccountStatusPut, Profile, ProfilePatch
 from flixstack.viewers.service import RecentCache, ViewerService
 from tests.unit.catalog.conftest import STAMP
 
@@ -26,6 +27,8 @@ class Repository:
     def __init__(self) -> None:
         self.stored = {"acct": [profile("p1")]}
         self.profile_reads = 0
+        self.accounts: dict[str, Account] = {}
+        self.account_reads = 0
 
     def profiles(self, account: str) -> list[Profile]:
         self.profile_reads += 1
@@ -42,6 +45,13 @@ class Repository:
 
     def all_progress(self, account: str, profile_id: str) -> list[Any]:
         return []
+
+    def account(self, account: str) -> Account:
+        self.account_reads += 1
+        return self.accounts.get(account, Account())
+
+    def save_account(self, account: str, state: Account) -> None:
+        self.accounts[account] = state
 
 
 class Catalog:
@@ -67,6 +77,16 @@ def test_list_reads_reuse_the_profiles_until_a_change_through_this_process() -> 
     reads = repository.profile_reads
     continue_watching(service, "acct", "p1")
     assert repository.profile_reads == reads + 1  # the edit dropped what was known
+
+
+def test_the_account_status_is_reused_until_a_change_through_this_process() -> None:
+    repository = Repository()
+    service = ViewerService(repository, Catalog(), cards=None)  # type: ignore[arg-type]
+    assert service.recent_account("acct").status == "active"
+    assert service.recent_account("acct").status == "active"
+    assert repository.account_reads == 1
+    service.set_account_status("acct", AccountStatusPut(status="suspended"), actor="admin")
+    assert service.recent_account("acct").status == "suspended"
 
 
 def test_the_cache_expires_and_forgets() -> None:
