@@ -179,6 +179,9 @@
       // the first segment's key load.
       startLevel: startLevel(body.renditions),
       abrEwmaDefaultEstimate: START_ESTIMATE_BPS,
+      // Our segments are fMP4 (nothing to transmux) and decrypted with WebCrypto: a worker
+      // only adds its start-up and copies to the first frame (measured: p50 -150 to -200 ms)
+      enableWorker: false,
       // Buffer at most 30 s ahead (hls.js would otherwise fill 60 MB: a low-rate title
       // whole). Bytes past what a viewer watches are CDN egress paid for nothing, and a
       // bounded buffer keeps ABR and CDN failover responsive.
