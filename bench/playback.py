@@ -102,7 +102,7 @@ from bench.harness import (
 from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.api.routers.playback import PROFILE_HEADER
-from flixstack.api.routers.player import HLS_JS
+from flixstack.api.routers.player import VENDOR
 from flixstack.auth.identity import find_pool, sign_in
 from flixstack.aws.clients import AwsClients
 from flixstack.local.supervisor import Child, Supervisor
@@ -411,7 +411,7 @@ def _peer(
     root = work / "peer"
     media = root / "media"
     media.mkdir(parents=True)
-    shutil.copyfile(stage.settings.web_dir / HLS_JS, root / "hls.min.js")
+    shutil.copyfile(stage.settings.web_dir / VENDOR["hls.min.js"], root / "hls.min.js")
     (root / "index.html").write_text(PEER_PAGE)
     height = int(first["start_height"])
     bitrate = int(first["start_bitrate"])

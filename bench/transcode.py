@@ -37,9 +37,9 @@ from rich.table import Table
 from bench import RESULTS, write_result
 from flixstack.media import ffmpeg, samples
 from flixstack.media.analysis import read_vmaf, vmaf_job
+from flixstack.media.bmff import read_track
 from flixstack.media.encode import EncodeSettings
 from flixstack.media.ladder import FIXED_LADDER_SOURCE, fixed_ladder
-from flixstack.media.package import read_track
 from flixstack.media.pipeline import Stage, TranscodeResult, transcode
 
 NAME = "transcode"

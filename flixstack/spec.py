@@ -12,6 +12,7 @@ S3 bucket names, a suffix such as the account id.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -513,3 +514,17 @@ def asset_folder(key: str) -> tuple[str, str]:
 def content_key_path(asset_version: str) -> str:
     """The API path of an asset's key: HLS playlists name it as their ``EXT-X-KEY`` URI."""
     return f"/keys/{asset_version}"
+
+
+CONTENT_KEY_ID_NAMESPACE = uuid.UUID("48df1112-9b70-4ca9-91af-c4b3226c3563")
+
+
+def content_key_id(asset_version: str) -> bytes:
+    """The public id (KID) of an asset's content key: CENC's ``default_KID`` in its DASH
+    segments and MPD, and the ``kid`` a ClearKey licence request names."""
+    return uuid.uuid5(CONTENT_KEY_ID_NAMESPACE, asset_version).bytes
+
+
+def clearkey_licence_path(asset_version: str) -> str:
+    """The API path that answers W3C ClearKey licence requests for an asset's DASH media."""
+    return f"/licences/clearkey/{asset_version}"

@@ -130,7 +130,8 @@ class Asset(BaseModel):
     version: str
     master_playlist: str
     dash_manifest: str | None = None
-    """None for an AES-128 protected asset: HLS only (DASH would need CENC)."""
+    """CENC-protected when ``protection`` is set; None for an asset packaged when protected
+    assets were HLS only."""
     poster: str
     thumbnails_vtt: str
     duration_s: float
@@ -139,7 +140,8 @@ class Asset(BaseModel):
     has_audio: bool
     protection: Protection = "none"
     """``aes-128``: the HLS segments are encrypted; players fetch the key from
-    ``/keys/<version>`` (``spec.content_key_path``)."""
+    ``/keys/<version>`` (``spec.content_key_path``). The DASH segments are CENC-protected
+    with the same key, licensed by ``spec.clearkey_licence_path``."""
     published_at: str
 
 

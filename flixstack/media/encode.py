@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from flixstack.media import ffmpeg, package, thumbnails
+from flixstack.media import bmff, ffmpeg, thumbnails
 from flixstack.media.analysis import AnalysisSettings
 from flixstack.media.ladder import Rung, rendition_names
 from flixstack.media.probe import SourceInfo
 
 Strategy = Literal["split", "parallel"]
 AUDIO_TRACK = "audio"
-CMAF_DIR = "cmaf"
 # ffmpeg's own playlist per track; we write the real manifests and delete these.
 _FFMPEG_PLAYLIST = "ffmpeg.m3u8"
 PREVIEW_FRAMES = "previews.nut"
@@ -94,7 +93,7 @@ def encode(
 ) -> Encoded:
     """Encodes ``rungs`` (and the audio) of ``source`` into ``out_dir``/cmaf/."""
     names = rendition_names(rungs)
-    cmaf = out_dir / CMAF_DIR
+    cmaf = out_dir / bmff.CMAF_DIR
     tracks = [*names, AUDIO_TRACK] if source.has_audio else names
     for name in tracks:
         (cmaf / name).mkdir(parents=True, exist_ok=True)
@@ -114,7 +113,7 @@ def encode(
     )
     for name in tracks:
         (cmaf / name / _FFMPEG_PLAYLIST).unlink(missing_ok=True)
-        package.strip_edit_lists(cmaf / name / package.INIT_NAME)
+        bmff.strip_edit_lists(cmaf / name / bmff.INIT_NAME)
     return Encoded(names, source.has_audio, plan.previews)
 
 
@@ -198,12 +197,9 @@ def cmaf_output(track_dir: Path, settings: EncodeSettings, *, video: bool) -> li
         "-hls_segment_type",
         "fmp4",
         "-hls_fmp4_init_filename",
-        package.INIT_NAME,
+        bmff.INIT_NAME,
         "-hls_segment_filename",
-        str(
-            track_dir
-            / f"{package.SEGMENT_PREFIX}%0{package.SEGMENT_DIGITS}d{package.SEGMENT_SUFFIX}"
-        ),
+        str(track_dir / f"{bmff.SEGMENT_PREFIX}%0{bmff.SEGMENT_DIGITS}d{bmff.SEGMENT_SUFFIX}"),
         "-start_number",
         "1",
     ]

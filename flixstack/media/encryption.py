@@ -1,5 +1,7 @@
 """HLS content protection: AES-128 whole-segment encryption (RFC 8216, METHOD=AES-128).
 
+(DASH gets the same key as CENC, in its own copy of the segments: ``flixstack.media.cenc``.)
+
 Every media segment of an asset is encrypted at packaging time with the asset's one
 128-bit key: AES-128-CBC over the whole file with PKCS#7 padding. No ``IV`` attribute is
 written, so each segment's IV is its media sequence number as a 128-bit big-endian
@@ -31,15 +33,19 @@ class SegmentKey:
 
     key: bytes
     uri: str
+    kid: bytes
+    """The key's public id (``spec.content_key_id``): CENC's default_KID for DASH."""
 
     def __post_init__(self) -> None:
         if len(self.key) != KEY_BYTES:
             raise ValueError(f"an AES-128 key has {KEY_BYTES} bytes, not {len(self.key)}")
+        if len(self.kid) != KEY_BYTES:
+            raise ValueError(f"a key id has {KEY_BYTES} bytes, not {len(self.kid)}")
         if '"' in self.uri or "\n" in self.uri:
             raise ValueError(f"{self.uri!r} cannot be a quoted playlist attribute")
 
     def __repr__(self) -> str:  # never print a key
-        return f"SegmentKey(uri={self.uri!r})"
+        return f"SegmentKey(uri={self.uri!r}, kid={self.kid.hex()})"
 
     @property
     def tag(self) -> str:

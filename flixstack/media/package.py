@@ -1,376 +1,36 @@
 """CMAF packaging: HLS and DASH manifests over the same fMP4 segments.
 
 The encode leaves ``cmaf/<track>/init.mp4`` and ``seg_00001.m4s``... per track. This module
-reads those files (their ISO-BMFF boxes: the track's timescale and codec from ``init.mp4``,
-each segment's decode time, duration and first-sample flags from its ``moof``), measures
-bit rates from the real bytes, and writes the HLS media and master playlists and the DASH
-MPD from the same numbers, so the two manifests cannot disagree.
+reads those files (:mod:`flixstack.media.bmff`), measures bit rates from the real bytes,
+and writes the HLS media and master playlists and the DASH MPD from the same numbers, so
+the two manifests cannot disagree.
 """
 
 from __future__ import annotations
 
 import math
-import struct
+import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from flixstack.media import encryption
+from flixstack.media import cenc, encryption
+from flixstack.media.bmff import (
+    CMAF_DIR,
+    INIT_NAME,
+    SEGMENT_DIGITS,
+    SEGMENT_PREFIX,
+    SEGMENT_SUFFIX,
+    BoxError,
+    SegmentInfo,
+    Track,
+    read_track,
+)
 from flixstack.media.encryption import SegmentKey
 
-INIT_NAME = "init.mp4"
-SEGMENT_PREFIX = "seg_"
-SEGMENT_SUFFIX = ".m4s"
-SEGMENT_DIGITS = 5
-
-# trun / tfhd / trex sample flags: sample_is_non_sync_sample.
-_NON_SYNC = 0x00010000
-
-
-class BoxError(ValueError):
-    """A file is not the fragmented MP4 the encoder should have written."""
-
-
-@dataclass(frozen=True)
-class InitInfo:
-    """What ``init.mp4`` says about its one track."""
-
-    timescale: int
-    codec: str
-    """RFC 6381 codec string: ``avc1.PPCCLL`` from the avcC box, or ``mp4a.40.N``."""
-    handler: str
-    """``vide`` or ``soun``."""
-    default_sample_duration: int
-    default_sample_flags: int
-    width: int = 0
-    height: int = 0
-    channels: int = 0
-    sample_rate: int = 0
-
-
-@dataclass(frozen=True)
-class SegmentInfo:
-    """One media segment, from its ``moof`` boxes."""
-
-    name: str
-    size: int
-    """Bytes in the file (what a client downloads)."""
-    decode_time: int
-    """``tfdt`` of its first fragment, in the track's timescale."""
-    presentation_time: int
-    """Its earliest presentation time (decode time + the smallest composition offset)."""
-    duration: int
-    """Sum of its sample durations, in the track's timescale."""
-    samples: int
-    starts_with_sync: bool
-    """Its first sample is a sync sample (an IDR for video)."""
-
-
-def segment_name(number: int) -> str:
-    return f"{SEGMENT_PREFIX}{number:0{SEGMENT_DIGITS}d}{SEGMENT_SUFFIX}"
-
-
-def read_init(path: Path) -> InitInfo:
-    """Reads the track of an fMP4 initialization segment."""
-    data = path.read_bytes()
-    moov = _child(data, _boxes(data, 0, len(data)), b"moov", path)
-    trak = _child(data, _boxes(data, *moov), b"trak", path)
-    mdia = _child(data, _boxes(data, *trak), b"mdia", path)
-    mdhd = _child(data, _boxes(data, *mdia), b"mdhd", path)
-    version = data[mdhd[0]]
-    timescale = struct.unpack_from(">I", data, mdhd[0] + (20 if version == 1 else 12))[0]
-    hdlr = _child(data, _boxes(data, *mdia), b"hdlr", path)
-    handler = data[hdlr[0] + 8 : hdlr[0] + 12].decode("latin-1")
-    minf = _child(data, _boxes(data, *mdia), b"minf", path)
-    stbl = _child(data, _boxes(data, *minf), b"stbl", path)
-    stsd = _child(data, _boxes(data, *stbl), b"stsd", path)
-    duration, flags = 0, 0
-    mvex = _find(_boxes(data, *moov), b"mvex")
-    if mvex is not None:
-        trex = _find(_boxes(data, *mvex), b"trex")
-        if trex is not None:
-            duration, _, flags = struct.unpack_from(">III", data, trex[0] + 12)
-    entries = list(_boxes(data, stsd[0] + 8, stsd[1]))
-    if not entries:
-        raise BoxError(f"{path}: stsd has no sample entry")
-    kind, start, end = entries[0]
-    if kind in (b"avc1", b"avc3"):
-        width, height = struct.unpack_from(">HH", data, start + 24)
-        avcc = _child(data, _boxes(data, start + 78, end), b"avcC", path)
-        profile, compatibility, level = data[avcc[0] + 1 : avcc[0] + 4]
-        codec = f"{kind.decode()}.{profile:02x}{compatibility:02x}{level:02x}"
-        return InitInfo(timescale, codec, handler, duration, flags, width=width, height=height)
-    if kind == b"mp4a":
-        channels = struct.unpack_from(">H", data, start + 16)[0]
-        sample_rate = struct.unpack_from(">I", data, start + 24)[0] >> 16
-        esds = _find(_boxes(data, start + 28, end), b"esds")
-        codec = _mp4a_codec(data[esds[0] + 4 : esds[1]]) if esds is not None else "mp4a.40.2"
-        return InitInfo(
-            timescale, codec, handler, duration, flags, channels=channels, sample_rate=sample_rate
-        )
-    raise BoxError(f"{path}: unsupported sample entry {kind!r}")
-
-
-def read_segment(path: Path, init: InitInfo) -> SegmentInfo:
-    """Reads the timing of a media segment (one or more moof+mdat pairs)."""
-    data = path.read_bytes()
-    decode_time: int | None = None
-    earliest: int | None = None
-    duration = 0
-    samples = 0
-    first_flags: int | None = None
-    for kind, start, end in _boxes(data, 0, len(data)):
-        if kind != b"moof":
-            continue
-        for traf in (b for b in _boxes(data, start, end) if b[0] == b"traf"):
-            defaults = init.default_sample_duration, init.default_sample_flags
-            traf_time = (decode_time or 0) + duration
-            for child, cstart, cend in _boxes(data, traf[1], traf[2]):
-                if child == b"tfhd":
-                    defaults = _tfhd_defaults(data, cstart, *defaults)
-                elif child == b"tfdt":
-                    fmt = ">Q" if data[cstart] == 1 else ">I"
-                    traf_time = struct.unpack_from(fmt, data, cstart + 4)[0]
-                    decode_time = traf_time if decode_time is None else decode_time
-                elif child == b"trun":
-                    run = _trun(data, cstart, cend, *defaults)
-                    if run.count and first_flags is None:
-                        first_flags = run.first_flags
-                    if run.count:
-                        shown = traf_time + run.min_offset
-                        earliest = shown if earliest is None else min(earliest, shown)
-                    traf_time += run.duration
-                    samples += run.count
-                    duration += run.duration
-    if decode_time is None or earliest is None or samples == 0:
-        raise BoxError(f"{path}: no fragment with samples")
-    sync = first_flags is not None and not first_flags & _NON_SYNC
-    return SegmentInfo(path.name, len(data), decode_time, earliest, duration, samples, sync)
-
-
-@dataclass(frozen=True)
-class Track:
-    """One CMAF track on disk: ``cmaf/<name>/``."""
-
-    name: str
-    init: InitInfo
-    segments: list[SegmentInfo]
-
-    @property
-    def duration_s(self) -> float:
-        return sum(s.duration for s in self.segments) / self.init.timescale
-
-    def seconds(self, segment: SegmentInfo) -> float:
-        return segment.duration / self.init.timescale
-
-    @property
-    def target_duration(self) -> int:
-        """EXT-X-TARGETDURATION: the longest segment, rounded to the nearest second."""
-        return max(1, max(math.floor(self.seconds(s) + 0.5) for s in self.segments))
-
-    @property
-    def average_bps(self) -> int:
-        """Bits of all segments over their duration (HLS AVERAGE-BANDWIDTH)."""
-        return math.ceil(sum(s.size for s in self.segments) * 8 / self.duration_s)
-
-    @property
-    def peak_bps(self) -> int:
-        """The peak segment bit rate as RFC 8216bis defines it for BANDWIDTH.
-
-        The largest bit rate of any contiguous run of segments lasting between 0.5 and 1.5
-        times the target duration (so a tiny last segment does not count alone); the
-        average when no run qualifies (content shorter than half a target duration).
-        """
-        target = self.target_duration
-        peak = 0.0
-        for first in range(len(self.segments)):
-            size, seconds = 0, 0.0
-            for segment in self.segments[first:]:
-                size += segment.size
-                seconds += self.seconds(segment)
-                if seconds > 1.5 * target:
-                    break
-                if seconds >= 0.5 * target:
-                    peak = max(peak, size * 8 / seconds)
-        return math.ceil(peak) if peak else self.average_bps
-
-
-def read_track(directory: Path) -> Track:
-    """Reads ``directory``/init.mp4 and its numbered segments, which must run from 1 on."""
-    init = read_init(directory / INIT_NAME)
-    paths = sorted(directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
-    expected = [segment_name(n) for n in range(1, len(paths) + 1)]
-    if [p.name for p in paths] != expected:
-        raise BoxError(f"{directory}: segments are not numbered 1..{len(paths)}")
-    if not paths:
-        raise BoxError(f"{directory}: no segments")
-    return Track(directory.name, init, [read_segment(p, init) for p in paths])
-
-
-# --- ISO-BMFF box walking ------------------------------------------------------------------
-
-
-Box = tuple[bytes, int, int]
-"""(type, payload start, box end) within a buffer."""
-
-
-def _boxes(data: bytes, start: int, end: int) -> Iterator[Box]:
-    offset = start
-    while offset + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, offset)
-        header = 8
-        if size == 1:
-            if offset + 16 > end:
-                raise BoxError("truncated 64-bit box header")
-            size = struct.unpack_from(">Q", data, offset + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - offset
-        if size < header or offset + size > end:
-            raise BoxError(f"box {kind!r} at {offset} overruns its parent")
-        yield kind, offset + header, offset + size
-        offset += size
-
-
-def _find(boxes: Iterator[Box], kind: bytes) -> tuple[int, int] | None:
-    for found, start, end in boxes:
-        if found == kind:
-            return start, end
-    return None
-
-
-def _child(data: bytes, boxes: Iterator[Box], kind: bytes, path: Path) -> tuple[int, int]:
-    found = _find(boxes, kind)
-    if found is None:
-        raise BoxError(f"{path}: no {kind.decode()} box")
-    return found
-
-
-def _tfhd_defaults(data: bytes, start: int, duration: int, flags: int) -> tuple[int, int]:
-    tf_flags = int.from_bytes(data[start + 1 : start + 4], "big")
-    offset = start + 8  # version/flags, track_ID
-    if tf_flags & 0x01:
-        offset += 8  # base_data_offset
-    if tf_flags & 0x02:
-        offset += 4  # sample_description_index
-    if tf_flags & 0x08:
-        duration = struct.unpack_from(">I", data, offset)[0]
-        offset += 4
-    if tf_flags & 0x10:
-        offset += 4  # default_sample_size
-    if tf_flags & 0x20:
-        flags = struct.unpack_from(">I", data, offset)[0]
-    return duration, flags
-
-
-@dataclass(frozen=True)
-class _Run:
-    count: int
-    duration: int
-    first_flags: int
-    min_offset: int
-    """Smallest composition offset relative to the run's first decode time."""
-
-
-def _trun(data: bytes, start: int, end: int, default_duration: int, default_flags: int) -> _Run:
-    version = data[start]
-    tr_flags = int.from_bytes(data[start + 1 : start + 4], "big")
-    count = struct.unpack_from(">I", data, start + 4)[0]
-    offset = start + 8
-    if tr_flags & 0x01:
-        offset += 4  # data_offset
-    first_flags: int | None = None
-    if tr_flags & 0x04:
-        first_flags = struct.unpack_from(">I", data, offset)[0]
-        offset += 4
-    fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if tr_flags & bit]
-    if offset + 4 * len(fields) * count > end:
-        raise BoxError("trun overruns its box")
-    # Composition offsets are signed in version 1 (CMAF's negative offsets).
-    fmt = ">" + "".join("i" if bit == 0x800 and version == 1 else "I" for bit in fields)
-    total = 0
-    min_offset: int | None = None
-    for index in range(count):
-        values = dict(zip(fields, struct.unpack_from(fmt, data, offset), strict=True))
-        offset += 4 * len(fields)
-        presented = total + values.get(0x800, 0)
-        min_offset = presented if min_offset is None else min(min_offset, presented)
-        total += values.get(0x100, default_duration)
-        if index == 0 and first_flags is None:
-            first_flags = values.get(0x400, default_flags)
-    return _Run(
-        count,
-        total,
-        first_flags if first_flags is not None else default_flags,
-        min_offset or 0,
-    )
-
-
-def strip_edit_lists(path: Path) -> None:
-    """Removes every ``edts`` box from an init segment, rewriting the parents' sizes.
-
-    ffmpeg writes an empty edit for the encoder delay even with negative composition
-    offsets; players that honour it (Safari) would show video late, those that ignore it
-    (hls.js, dash.js, Shaka) would not. Without it, both agree and A/V sync is the source's.
-    """
-    data = path.read_bytes()
-    rewritten = _without_edts(data, 0, len(data))
-    if rewritten != data:
-        path.write_bytes(rewritten)
-
-
-def _without_edts(data: bytes, start: int, end: int) -> bytes:
-    out = bytearray()
-    offset = start
-    for kind, payload, box_end in _boxes(data, start, end):
-        if kind == b"edts":
-            pass
-        elif kind in (b"moov", b"trak"):
-            inner = _without_edts(data, payload, box_end)
-            out += struct.pack(">I4s", 8 + len(inner), kind) + inner
-        else:
-            out += data[offset:box_end]
-        offset = box_end
-    return bytes(out)
-
-
-def _mp4a_codec(esds: bytes) -> str:
-    """``mp4a.<objectTypeIndication>.<audioObjectType>`` from an esds descriptor tree."""
-    object_type, audio_object_type = 0x40, 2
-    offset = 0
-    while offset < len(esds):
-        tag = esds[offset]
-        offset += 1
-        length = 0
-        for _ in range(4):
-            byte = esds[offset]
-            offset += 1
-            length = (length << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        if tag == 0x03:  # ES_Descriptor: ES_ID, flags, then nested descriptors
-            flags = esds[offset + 2]
-            offset += 3 + (2 if flags & 0x80 else 0) + (2 if flags & 0x20 else 0)
-            if flags & 0x40:
-                offset += 1 + esds[offset]
-            continue
-        if tag == 0x04:  # DecoderConfigDescriptor: OTI, then 12 bytes, then nested
-            object_type = esds[offset]
-            offset += 13
-            continue
-        if tag == 0x05:  # DecoderSpecificInfo: AudioSpecificConfig
-            audio_object_type = esds[offset] >> 3
-            if audio_object_type == 31:
-                audio_object_type = 32 + (((esds[offset] & 0x07) << 3) | (esds[offset + 1] >> 5))
-            break
-        offset += length
-    return f"mp4a.{object_type:02x}.{audio_object_type}"
-
-
-# --- manifests ---------------------------------------------------------------------------------
-
+CENC_DIR = "cenc"
+"""A protected asset's DASH copy of its tracks (CENC), beside cmaf/."""
 HLS_DIR = "hls"
 DASH_DIR = "dash"
 SUBS_DIR = "subs"
@@ -380,6 +40,7 @@ AUDIO_GROUP = "audio"
 SUBTITLE_GROUP = "subs"
 HLS_VERSION = 7
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
+CENC_NS = "urn:mpeg:cenc:2013"
 MPD_PROFILES = "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019"
 _LANGUAGE_NAMES = {
     "ar": "العربية",
@@ -447,16 +108,27 @@ def package(
 ) -> Packaged:
     """Writes hls/ and dash/ for the CMAF tracks ``video`` (and ``audio``) under out_dir/cmaf.
 
-    With ``key``, every media segment is encrypted in place (AES-128, see
-    :mod:`flixstack.media.encryption`) after its timing is read, the HLS playlists name
-    the key, and no DASH manifest is written: DASH players cannot decrypt whole-segment
-    AES-128 (they need CENC), so a protected asset is HLS only."""
-    cmaf = out_dir / "cmaf"
+    With ``key``, the DASH manifest describes a CENC-protected copy of the tracks under
+    out_dir/cenc (:mod:`flixstack.media.cenc`, written first), then every media segment
+    under cmaf/ is encrypted in place for HLS (AES-128, :mod:`flixstack.media.encryption`)
+    and the HLS playlists name the key: DASH players cannot decrypt whole-segment AES-128,
+    and HLS players (hls.js without EME) cannot decrypt CENC."""
+    cmaf = out_dir / CMAF_DIR
     videos = [read_track(cmaf / name) for name in video]
     audio_track = read_track(cmaf / audio) if audio is not None else None
     for track in videos:
         _check_aligned(videos[0], track)
+    dash_videos, dash_audio, dash_dir = videos, audio_track, CMAF_DIR
     if key is not None:
+        dash_dir = CENC_DIR
+        protected = [*videos, *([audio_track] if audio_track else [])]
+        for number, track in enumerate(protected):
+            cenc.protect_track(
+                track, cmaf / track.name, out_dir / CENC_DIR / track.name, key.key, key.kid,
+                number=number,
+            )  # fmt: skip
+        dash_videos = [read_track(out_dir / CENC_DIR / t.name) for t in videos]
+        dash_audio = read_track(out_dir / CENC_DIR / audio) if audio is not None else None
         videos = [_encrypt_track(cmaf / t.name, t, key) for t in videos]
         audio_track = (
             _encrypt_track(cmaf / audio_track.name, audio_track, key) if audio_track else None
@@ -475,16 +147,16 @@ def package(
     renditions = [_rendition(track, audio_track, frame_rate) for track in videos]
     master = master_playlist(renditions, audio_track, audio_language, subtitles)
     (hls / MASTER_NAME).write_text(master, encoding="utf-8")
-    if key is not None:
-        return Packaged(renditions, [*media_playlists, f"{HLS_DIR}/{MASTER_NAME}"])
     mpd = dash_manifest(
-        videos,
-        audio_track,
+        dash_videos,
+        dash_audio,
         frame_rate=frame_rate,
         audio_language=audio_language,
         subtitles=subtitles,
         duration_s=duration,
         min_buffer_s=max(segment_s, videos[0].target_duration),
+        media_dir=dash_dir,
+        kid=key.kid if key is not None else None,
     )
     (out_dir / DASH_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / DASH_DIR / MPD_NAME).write_text(mpd, encoding="utf-8")
@@ -590,9 +262,14 @@ def dash_manifest(
     subtitles: list[SubtitleTrack],
     duration_s: float,
     min_buffer_s: float,
+    media_dir: str = CMAF_DIR,
+    kid: bytes | None = None,
 ) -> str:
-    """A static MPD over the same CMAF segments (SegmentTemplate + SegmentTimeline)."""
+    """A static MPD over the CMAF segments in ``media_dir`` (SegmentTemplate +
+    SegmentTimeline); with ``kid``, they are CENC-protected under that key id, which each
+    adaptation set's ContentProtection names (and that ClearKey licences serve)."""
     ET.register_namespace("", MPD_NS)
+    ET.register_namespace("cenc", CENC_NS)
     mpd = ET.Element(
         _q("MPD"),
         {
@@ -620,6 +297,7 @@ def dash_manifest(
             "par": f"{par.numerator}:{par.denominator}",
         },
     )
+    _content_protection(video_set, kid)
     for track in videos:
         representation = ET.SubElement(
             video_set,
@@ -634,7 +312,7 @@ def dash_manifest(
                 "sar": "1:1",
             },
         )
-        _segment_template(representation, track)
+        _segment_template(representation, track, media_dir)
     next_id = 1
     if audio is not None:
         attributes = {
@@ -647,6 +325,7 @@ def dash_manifest(
         if audio_language:
             attributes["lang"] = audio_language
         audio_set = ET.SubElement(period, _q("AdaptationSet"), attributes)
+        _content_protection(audio_set, kid)
         ET.SubElement(
             audio_set, _q("Role"), {"schemeIdUri": "urn:mpeg:dash:role:2011", "value": "main"}
         )
@@ -668,7 +347,7 @@ def dash_manifest(
                 "value": str(audio.init.channels),
             },
         )
-        _segment_template(representation, audio)
+        _segment_template(representation, audio, media_dir)
         next_id += 1
     for sub in subtitles:
         text_set = ET.SubElement(
@@ -696,18 +375,37 @@ def dash_manifest(
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
 
 
-def _segment_template(parent: ET.Element, track: Track) -> None:
+def _content_protection(adaptation_set: ET.Element, kid: bytes | None) -> None:
+    """DASH-IF's two descriptors for CENC under W3C ClearKey (none for clear media)."""
+    if kid is None:
+        return
+    ET.SubElement(
+        adaptation_set,
+        _q("ContentProtection"),
+        {
+            "schemeIdUri": "urn:mpeg:dash:mp4protection:2011",
+            "value": "cenc",
+            f"{{{CENC_NS}}}default_KID": str(uuid.UUID(bytes=kid)),
+        },
+    )
+    ET.SubElement(
+        adaptation_set,
+        _q("ContentProtection"),
+        {"schemeIdUri": f"urn:uuid:{cenc.CLEARKEY_SYSTEM_ID}", "value": "ClearKey1.0"},
+    )
+
+
+def _segment_template(parent: ET.Element, track: Track, media_dir: str) -> None:
     """Segments by number; times are media times (no presentationTimeOffset), so the
     tracks keep the offsets they were encoded with."""
+    base = f"../{media_dir}/{track.name}"
     template = ET.SubElement(
         parent,
         _q("SegmentTemplate"),
         {
             "timescale": str(track.init.timescale),
-            "initialization": f"../cmaf/{track.name}/{INIT_NAME}",
-            "media": (
-                f"../cmaf/{track.name}/{SEGMENT_PREFIX}$Number%0{SEGMENT_DIGITS}d${SEGMENT_SUFFIX}"
-            ),
+            "initialization": f"{base}/{INIT_NAME}",
+            "media": f"{base}/{SEGMENT_PREFIX}$Number%0{SEGMENT_DIGITS}d${SEGMENT_SUFFIX}",
             "startNumber": "1",
         },
     )

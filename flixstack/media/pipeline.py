@@ -9,8 +9,9 @@ job overwrites the same keys; these directories of an earlier attempt are cleare
                                                  rung of the same height: v<height>_<kbps>k)
     cmaf/audio/init.mp4, seg_00001.m4s ...       AAC-LC (absent without source audio)
     hls/master.m3u8, hls/<track>.m3u8, hls/subs_<lang>.m3u8
-    dash/manifest.mpd                            the same segments, SegmentTimeline (not
-                                                 written for an encrypted, HLS-only asset)
+    cenc/<track>/...                             with a key: the tracks again, CENC-protected
+                                                 for DASH (cmaf/ then gets HLS AES-128)
+    dash/manifest.mpd                            SegmentTimeline over cmaf/ (clear) or cenc/
     subs/<lang>.vtt                              WebVTT (SRT sidecars converted)
     thumbs/sprite_000.jpg ..., thumbs/thumbnails.vtt, thumbs/poster.jpg
 
@@ -32,10 +33,10 @@ from typing import Any
 
 from flixstack.catalog.models import Asset, RenditionSummary
 from flixstack.clock import now_iso
+from flixstack.media import bmff, thumbnails
 from flixstack.media import encode as encoding
 from flixstack.media import package as packaging
 from flixstack.media import subtitles as subs
-from flixstack.media import thumbnails
 from flixstack.media.analysis import analyse
 from flixstack.media.encode import EncodeSettings
 from flixstack.media.encryption import SegmentKey
@@ -75,7 +76,8 @@ POSTER = f"{THUMBS_DIR}/{thumbnails.POSTER_NAME}"
 THUMBNAILS_VTT = f"{THUMBS_DIR}/{thumbnails.VTT_NAME}"
 # Everything transcode writes lives in these; they are cleared before a run.
 OUTPUT_DIRS = (
-    encoding.CMAF_DIR,
+    bmff.CMAF_DIR,
+    packaging.CENC_DIR,
     packaging.HLS_DIR,
     packaging.DASH_DIR,
     packaging.SUBS_DIR,
@@ -103,8 +105,7 @@ class TranscodeResult:
     has_audio: bool
     subtitle_languages: list[str]
     master_playlist: str
-    dash_manifest: str | None
-    """None for an AES-128 protected asset (HLS only; see ``media.encryption``)."""
+    dash_manifest: str
     poster: str
     thumbnails_vtt: str
     manifests: list[str]
@@ -115,7 +116,7 @@ class TranscodeResult:
     timings: dict[str, float]
     """Seconds spent per stage (keys are Stage values)."""
     encrypted: bool = False
-    """HLS segments are AES-128 encrypted (with the key given to ``transcode``)."""
+    """Protected with the key given to ``transcode``: HLS segments AES-128, DASH CENC."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly copy, for job records."""
@@ -128,7 +129,7 @@ class TranscodeResult:
         return Asset(
             version=version,
             master_playlist=prefix + self.master_playlist,
-            dash_manifest=prefix + self.dash_manifest if self.dash_manifest else None,
+            dash_manifest=prefix + self.dash_manifest,
             poster=prefix + self.poster,
             thumbnails_vtt=prefix + self.thumbnails_vtt,
             duration_s=self.source.duration_s,
@@ -156,7 +157,7 @@ def transcode(
 ) -> TranscodeResult:
     """Transcodes ``source`` into ``out_dir`` (the layout is in the module docstring).
 
-    With ``key`` the HLS segments are AES-128 encrypted and no DASH manifest is written.
+    With ``key`` the HLS segments are AES-128 encrypted and the DASH ones CENC-protected.
     Raises InvalidMedia for input that can never be transcoded (checked before any
     encoding, sidecars included) and EncodeFailed when ffmpeg fails on a valid source.
     """
@@ -211,7 +212,7 @@ def transcode(
         has_audio=encoded.has_audio,
         subtitle_languages=[s.language for s in subtitles],
         master_playlist=MASTER_PLAYLIST,
-        dash_manifest=None if key is not None else DASH_MANIFEST,
+        dash_manifest=DASH_MANIFEST,
         poster=POSTER,
         thumbnails_vtt=THUMBNAILS_VTT,
         manifests=packaged.manifests,
@@ -267,7 +268,7 @@ def _drop_redundant(
 ) -> encoding.Encoded:
     """``encoded`` without the rungs that came out no cheaper than a larger one (see
     :func:`ladder.redundant`); their segments are deleted."""
-    cmaf = out_dir / encoding.CMAF_DIR
+    cmaf = out_dir / bmff.CMAF_DIR
     measured = [
         (rung.width * rung.height, 8 * _bytes(cmaf / name) / max(duration_s, 1e-3))
         for rung, name in zip(rungs, encoded.names, strict=True)
@@ -303,7 +304,7 @@ def _package(
             segment_s=settings.segment_s,
             key=key,
         )
-    except packaging.BoxError as exc:
+    except bmff.BoxError as exc:
         raise EncodeFailed(f"the encoder wrote unusable CMAF: {exc}") from exc
 
 

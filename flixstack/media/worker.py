@@ -381,7 +381,7 @@ class JobRunner:
             return None
         key = self.keys.create(job.id, job.title_id, job.episode_id)
         base = self.settings.api_base_url.rstrip("/")
-        return SegmentKey(key, base + spec.content_key_path(job.id))
+        return SegmentKey(key, base + spec.content_key_path(job.id), spec.content_key_id(job.id))
 
     def _download(self, job: Job, workspace: Path) -> Path:
         try:

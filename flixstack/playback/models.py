@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from flixstack.catalog.models import Protection, RenditionSummary
@@ -13,7 +15,10 @@ class CdnOffer(BaseModel):
 
     name: str
     hls_url: str
-    dash_url: str | None = Field(description="None for an AES-128 protected (HLS-only) asset.")
+    dash_url: str | None = Field(
+        description="The MPD (CENC-protected when the HLS is AES-128); None for an asset "
+        "packaged before DASH protection existed."
+    )
 
 
 class SignedAccess(BaseModel):
@@ -35,6 +40,10 @@ class PlaybackGrant(BaseModel):
     access: SignedAccess
     protection: Protection
     key_uri: str | None = Field(description="The AES-128 key's URL (the HLS playlists name it).")
+    licence_uri: str | None = Field(
+        description="The W3C ClearKey licence URL for the DASH manifest's CENC key (POST the "
+        "CDM's licence request with the same bearer token and X-Profile-Id)."
+    )
     resume_position_s: float = Field(description="Where to start: 0 unless watching resumes.")
     duration_s: float
     next_episode: EpisodeRef | None
@@ -42,3 +51,23 @@ class PlaybackGrant(BaseModel):
     subtitle_languages: list[str]
     thumbnails_vtt_path: str
     territory: str
+
+
+class ClearKeyRequest(BaseModel):
+    """A ClearKey CDM's licence request (W3C Encrypted Media Extensions, section 9.1.3)."""
+
+    kids: list[str] = Field(min_length=1, max_length=64, description="base64url key ids")
+    type: Literal["temporary"] = "temporary"
+
+
+class JsonWebKey(BaseModel):
+    kty: Literal["oct"] = "oct"
+    kid: str = Field(description="base64url key id")
+    k: str = Field(description="base64url key")
+
+
+class ClearKeyLicence(BaseModel):
+    """A JSON Web Key set, as a ClearKey CDM takes it."""
+
+    keys: list[JsonWebKey]
+    type: Literal["temporary"] = "temporary"

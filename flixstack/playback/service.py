@@ -155,6 +155,11 @@ class PlaybackService:
                 if protected
                 else None
             ),
+            licence_uri=(
+                delivery.key_base_url.rstrip("/") + spec.clearkey_licence_path(asset.version)
+                if protected and asset.dash_manifest
+                else None
+            ),
             resume_position_s=granted.resume_position_s,
             duration_s=asset.duration_s,
             next_episode=episode_ref(granted.doc, granted.next_episode, accept_language),

@@ -1,7 +1,8 @@
 """The player page in a real browser (Debian's chromium, headless, driven by Playwright):
 an uploaded title, AES-128 encrypted by the transcoder, plays through the local edges with
-the signed cookies POST /playback set; ABR steps down under a throttled network; when
-edge A goes away mid-play, playback carries on from edge B.
+the signed cookies POST /playback set; its DASH copy (CENC) plays with dash.js and a
+ClearKey licence; ABR steps down under a throttled network; when edge A goes away
+mid-play, playback carries on from edge B.
 
 One platform for the module (``flixstack up`` + one ingested clip): starting it and
 transcoding is most of the cost."""
@@ -45,10 +46,11 @@ class Stage:
     profile_id: str
     renditions: list[dict[str, Any]]
 
-    def player_url(self, profile_id: str | None = None) -> str:
+    def player_url(self, profile_id: str | None = None, *, dash: bool = False) -> str:
         return (
             f"{self.platform.url}/player?title={self.title_id}"
-            f"&profile={profile_id or self.profile_id}#token={self.token}"
+            f"&profile={profile_id or self.profile_id}{'&format=dash' if dash else ''}"
+            f"#token={self.token}"
         )
 
     def new_profile(self, name: str) -> str:
@@ -134,11 +136,11 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 def state(page: Page) -> dict[str, Any]:
-    """``window.flixstack`` (the player's state), without the hls.js instance."""
+    """``window.flixstack`` (the player's state), without the hls.js or dash.js instance."""
     return dict(
         page.evaluate(
             "() => JSON.parse(JSON.stringify(window.flixstack,"
-            " (k, v) => k === 'hls' ? undefined : v))"
+            " (k, v) => k === 'hls' || k === 'dash' ? undefined : v))"
         )
     )
 
@@ -217,6 +219,34 @@ def test_plays_to_the_first_frame_and_advances(stage: Stage, page: Page) -> None
     page.wait_for_function("() => window.flixstack && window.flixstack.firstFrameMs !== null")
     assert state(page)["grant"]["resume_position_s"] == pytest.approx(paused, abs=0.5)
     wait_playing_past(page, paused + 1)
+
+
+def test_dash_plays_cenc_media_with_a_clearkey_licence(stage: Stage, page: Page) -> None:
+    """dash.js plays the CENC copy; Chromium's ClearKey CDM gets the key from the API."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(stage.player_url(stage.new_profile("DASH"), dash=True))
+    try:
+        page.wait_for_function("() => window.flixstack && window.flixstack.firstFrameMs !== null")
+        wait_playing_past(page, 3)
+    except PlaywrightTimeout:
+        raise AssertionError(f"DASH did not play: {state(page)}") from None
+    seen = state(page)
+    assert seen["errors"] == [], seen["errors"]
+    grant = seen["grant"]
+    assert grant["licence_uri"] == f"{stage.platform.url}/licences/clearkey/{stage.job_id}"
+    assert grant["licence_uri"] in requests
+    asset = f"titles/{stage.title_id}/{stage.job_id}/"
+    media = [u for u in requests if asset in u and u.endswith(".m4s")]
+    assert media
+    assert all(f"{asset}cenc/" in u for u in media), media
+    assert not any("/keys/" in u for u in requests)  # HLS's AES-128 key is not involved
+    decoded = page.evaluate(
+        "() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames"
+    )
+    assert decoded > 30
+    options = page.locator("#quality option").all_inner_texts()
+    assert len(options) == 1 + len(stage.renditions)
 
 
 def test_abr_steps_down_under_a_throttled_network(

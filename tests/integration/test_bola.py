@@ -9,12 +9,14 @@ account's objects is authorization.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import httpx
 import pytest
 
+from flixstack import spec
 from flixstack.api.routers.playback import PROFILE_HEADER
 from tests.integration.conftest import Device, subject
 from tests.integration.test_viewers import hb, listed, new_profile, send
@@ -40,6 +42,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/admin/uploads/{upload_id}/complete"): {"parts": [{"number": 1, "etag": "e"}]},
     ("POST", "/admin/titles/{title_id}/{action}"): {"version": 1},
     ("PUT", "/admin/accounts/{account_id}/status"): {"status": "suspended"},
+    ("POST", "/licences/clearkey/{asset_version}"): {
+        "kids": [base64.urlsafe_b64encode(spec.content_key_id("v1")).rstrip(b"=").decode()]
+    },
 }
 # Catalog pages anyone may read (no account owns a title): not objects of an account.
 PUBLIC = {("GET", "/titles/{title_id}"), ("GET", "/rows/genre/{genre}")}
@@ -101,6 +106,7 @@ def test_a_second_account_succeeds_nowhere_on_the_first_accounts_objects(
     assert {(m, t) for m, t, _ in swept} >= {
         ("POST", "/playback/{target_id}"),
         ("GET", "/keys/{asset_version}"),
+        ("POST", "/licences/clearkey/{asset_version}"),
     }
     successes = [s for s in swept if 200 <= s[2] < 300 and (s[0], s[1]) not in listing]
     assert successes == [], successes

@@ -3,6 +3,8 @@ and the CDN signing secret the bootstrap made."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -154,9 +156,7 @@ def test_keys_need_the_same_entitlement_as_playback(
     )
     made = keys.create("job-protected", "protected", None)
     assert keys.create("job-protected", "protected", None) == made  # a retried job's key
-    protected = asset(600).model_copy(
-        update={"version": "job-protected", "dash_manifest": None, "protection": "aes-128"}
-    )
+    protected = asset(600).model_copy(update={"version": "job-protected", "protection": "aes-128"})
     repository = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
     repository.create(
         title("protected", **licensed("protected", maturity_rating="R", asset=protected))
@@ -182,7 +182,8 @@ def test_keys_need_the_same_entitlement_as_playback(
     assert served.headers["cache-control"] == "private, no-store"
     grant = play(viewer, adult, "protected").json()
     assert grant["key_uri"] == "http://api.invalid/keys/job-protected"
-    assert [c["dash_url"] for c in grant["cdns"]] == [None, None]
+    assert grant["licence_uri"] == "http://api.invalid/licences/clearkey/job-protected"
+    assert all(c["dash_url"].endswith(protected.dash_manifest) for c in grant["cdns"])
 
     assert (fetch(viewer, kid).status_code, fetch(viewer, kid).json()["reason"]) == (
         403,
@@ -196,3 +197,34 @@ def test_keys_need_the_same_entitlement_as_playback(
         viewer.get("/keys/job-unknown", headers={PROFILE_HEADER: adult}).json()["reason"]
         == "unknown_asset"
     )
+
+    # DASH: the ClearKey licence for the CENC copy, under the same entitlement.
+    kid_b64 = base64.urlsafe_b64encode(spec.content_key_id("job-protected")).rstrip(b"=").decode()
+
+    def licence(client: httpx.Client, profile: str, body: bytes) -> httpx.Response:
+        return client.post(
+            "/licences/clearkey/job-protected",
+            content=body,
+            headers={PROFILE_HEADER: profile, "Content-Type": "text/plain;charset=UTF-8"},
+        )
+
+    request = json.dumps({"kids": [kid_b64], "type": "temporary"}).encode()
+    answered = licence(viewer, adult, request)
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["cache-control"] == "private, no-store"
+    (jwk,) = answered.json()["keys"]
+    assert (jwk["kty"], jwk["kid"]) == ("oct", kid_b64)
+    assert base64.urlsafe_b64decode(jwk["k"] + "==") == made
+    assert licence(viewer, kid, request).json()["reason"] == "maturity_restricted"
+    assert licence(stranger, adult, request).status_code == 404
+    other = json.dumps({"kids": ["AAAAAAAAAAAAAAAAAAAAAA"]}).encode()
+    assert (
+        licence(viewer, adult, other).status_code,
+        licence(viewer, adult, other).json()["reason"],
+    ) == (
+        404,
+        "unknown_key_id",
+    )
+    for bad in (b"not json", b'{"kids": []}', b'{"kids": "x"}'):
+        refused = licence(viewer, adult, bad)
+        assert (refused.status_code, refused.json()["reason"]) == (400, "bad_licence_request")

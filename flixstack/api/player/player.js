@@ -2,7 +2,9 @@
 // The access token comes from localStorage["flixstack.access_token"] (or #token=...).
 // It asks POST /playback for a grant (ranked CDNs, signed cookies, key URI, resume point),
 // plays HLS with hls.js through the first CDN, fails over to the next one when a request
-// errors, offers a quality menu, and sends progress heartbeats.
+// errors, offers a quality menu, and sends progress heartbeats. With &format=dash it plays
+// the DASH manifest with dash.js instead (CENC media through EME ClearKey, licensed by the
+// API), from the first CDN.
 "use strict";
 
 (function () {
@@ -141,14 +143,88 @@
     }).catch(() => {});
   }
 
-  function menu(hls) {
-    hls.levels.forEach((level, index) => {
+  // levels: [{height, bitrate}] in the player's own order; choose(index, -1 for Auto)
+  function menu(levels, choose) {
+    levels.forEach((level, index) => {
       const option = document.createElement("option");
       option.value = String(index);
       option.textContent = level.height + "p (" + Math.round(level.bitrate / 1000) + " kb/s)";
       quality.appendChild(option);
     });
-    quality.addEventListener("change", () => { hls.currentLevel = Number(quality.value); });
+    quality.addEventListener("change", () => choose(Number(quality.value)));
+  }
+
+  function switched(height) {
+    state.levelSwitches.push({ height, at: video.currentTime });
+  }
+
+  // Stalls, the first frame and heartbeats: the same whichever library plays
+  function watch() {
+    let stalledAt = null;
+    video.addEventListener("waiting", () => {
+      if (state.firstFrameMs !== null) { state.stalls += 1; stalledAt = performance.now(); }
+    });
+    video.addEventListener("playing", () => {
+      if (stalledAt !== null) { state.stallMs += performance.now() - stalledAt; stalledAt = null; }
+      status.textContent = "playing from " + state.cdn;
+    });
+    const firstFrame = () => {
+      if (state.firstFrameMs === null) state.firstFrameMs = performance.now() - state.startedAt;
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
+    else video.addEventListener("playing", firstFrame, { once: true });
+    video.addEventListener("pause", heartbeat);
+    video.addEventListener("ended", heartbeat);
+    setInterval(heartbeat, HEARTBEAT_MS);
+  }
+
+  function script(src) {
+    return new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = src;
+      tag.onload = resolve;
+      tag.onerror = () => reject(new Error("could not load " + src));
+      document.head.appendChild(tag);
+    });
+  }
+
+  // DASH: the MPD from the first CDN with the signed cookies; a protected asset's segments
+  // are CENC, and the browser's ClearKey CDM gets its key from the API's licence route
+  async function playDash(grant) {
+    if (!grant.cdns[0].dash_url) {
+      fail("this title has no DASH manifest");
+      return;
+    }
+    await script("/player/vendor/dash.all.min.js");
+    const player = dashjs.MediaPlayer().create();
+    state.dash = player;
+    player.updateSettings({ streaming: { buffer: { bufferTimeAtTopQuality: 20 } } });
+    player.setXHRWithCredentialsForType(undefined, true); // cookies on every request
+    if (grant.licence_uri) {
+      player.setProtectionData({ "org.w3.clearkey": {
+        serverURL: grant.licence_uri,
+        httpRequestHeaders: { Authorization: "Bearer " + token, "X-Profile-Id": profile },
+      } });
+    }
+    player.on(dashjs.MediaPlayer.events.ERROR, (event) => {
+      const error = event.error || {};
+      state.errors.push("dash:" + (error.code || "") + ":" + (error.message || ""));
+      fail("playback failed: " + (error.message || error.code));
+    });
+    player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
+      const levels = player.getRepresentationsByType("video").map((r) => ({
+        height: r.height, bitrate: r.bandwidth }));
+      menu(levels, (index) => {
+        const auto = index < 0;
+        player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } });
+        if (!auto) player.setRepresentationForTypeByIndex("video", index, true);
+      });
+    });
+    player.on(dashjs.MediaPlayer.events.QUALITY_CHANGE_RENDERED, (event) => {
+      if (event.mediaType === "video") switched(event.newRepresentation.height);
+    });
+    watch();
+    player.initialize(video, grant.cdns[0].dash_url, true, grant.resume_position_s || 0);
   }
 
   async function start() {
@@ -164,6 +240,10 @@
     }
     state.grant = body;
     state.cdn = body.cdns[0].name;
+    if (params.get("format") === "dash") {
+      await playDash(body);
+      return;
+    }
     state.key = body.key_uri ? prefetchKey(body.key_uri) : null;
     if (!window.Hls || !Hls.isSupported()) {
       fail("this browser cannot play HLS with Media Source Extensions");
@@ -199,32 +279,16 @@
       },
     });
     state.hls = hls;
-    hls.on(Hls.Events.MANIFEST_PARSED, () => menu(hls));
-    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
-      state.levelSwitches.push({ level: data.level, height: hls.levels[data.level].height,
-        at: video.currentTime });
-    });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => menu(hls.levels, (index) => {
+      hls.currentLevel = index;
+    }));
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => switched(hls.levels[data.level].height));
     hls.on(Hls.Events.ERROR, (_event, data) => {
       const code = data.response && data.response.code !== undefined ? ":" + data.response.code : "";
       state.errors.push(data.type + ":" + data.details + code + (data.fatal ? ":fatal" : ""));
       if (data.fatal) fail("playback failed: " + data.details);
     });
-    let stalledAt = null;
-    video.addEventListener("waiting", () => {
-      if (state.firstFrameMs !== null) { state.stalls += 1; stalledAt = performance.now(); }
-    });
-    video.addEventListener("playing", () => {
-      if (stalledAt !== null) { state.stallMs += performance.now() - stalledAt; stalledAt = null; }
-      status.textContent = "playing from " + state.cdn;
-    });
-    const firstFrame = () => {
-      if (state.firstFrameMs === null) state.firstFrameMs = performance.now() - state.startedAt;
-    };
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
-    else video.addEventListener("playing", firstFrame, { once: true });
-    video.addEventListener("pause", heartbeat);
-    video.addEventListener("ended", heartbeat);
-    setInterval(heartbeat, HEARTBEAT_MS);
+    watch();
     hls.loadSource(body.cdns[0].hls_url);
     hls.attachMedia(video);
     video.play().catch((error) => state.errors.push("autoplay:" + error.name));

@@ -9,13 +9,18 @@ profile's maturity level allows it, and the account is active. Refusals carry a
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from pydantic import ValidationError
 
+from flixstack import spec
 from flixstack.api.deps import PlaybackDep, PrincipalDep, ViewerDep
-from flixstack.playback.models import PlaybackGrant
+from flixstack.errors import InvalidInput, NotFound
+from flixstack.playback.models import ClearKeyLicence, ClearKeyRequest, JsonWebKey, PlaybackGrant
 from flixstack.viewers.models import ID_PATTERN
 
 router = APIRouter(tags=["playback"])
@@ -81,3 +86,59 @@ def content_key(
         media_type="application/octet-stream",
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The request body as sent: CDMs and players label it JSON, text or nothing at all."""
+    return await request.body()
+
+
+@router.post(
+    spec.clearkey_licence_path("{asset_version}"),
+    response_model=ClearKeyLicence,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ClearKeyRequest.model_json_schema()}},
+        }
+    },
+)
+def clearkey_licence(
+    asset_version: TargetId,
+    licence_request: Annotated[bytes, Depends(_raw_body)],
+    profile_id: ProfileHeader,
+    response: Response,
+    playback: PlaybackDep,
+    principal: PrincipalDep,
+    viewer: ViewerDep,
+) -> ClearKeyLicence:
+    """A W3C ClearKey licence for the asset's DASH (CENC) media, under the same
+    entitlement as playback. The body is the CDM's licence request as the browser gives
+    it (``{"kids": [...], "type": "temporary"}``, any content type); the answer is the JSON
+    Web Key set for the key ids the asset holds."""
+    key = playback.key(principal.subject, profile_id, asset_version, territory=viewer.territory)
+    try:
+        wanted = ClearKeyRequest.model_validate_json(licence_request)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"not a ClearKey licence request: {exc.errors()[0]['msg']}",
+            reason="bad_licence_request",
+        ) from exc
+    kid = spec.content_key_id(asset_version)
+    if kid not in {_unbase64url(k) for k in wanted.kids}:
+        raise NotFound(
+            f"asset {asset_version} holds none of the requested key ids", reason="unknown_key_id"
+        )
+    response.headers["Cache-Control"] = "private, no-store"
+    return ClearKeyLicence(keys=[JsonWebKey(kid=_base64url(kid), k=_base64url(key))])
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unbase64url(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None

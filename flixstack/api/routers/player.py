@@ -1,6 +1,7 @@
 """The minimal player page: ``/player?title=<id>&profile=<profile id>``.
 
-A static page (``flixstack/api/player/``) and hls.js from the npm project in ``web/``
+A static page (``flixstack/api/player/``) and hls.js (dash.js with ``&format=dash``) from
+the npm project in ``web/``
 (``npm ci`` there; ``make install`` runs it). The page itself asks the playback API for
 a grant, so it needs no server-side state.
 """
@@ -21,7 +22,11 @@ router = APIRouter(prefix="/player", tags=["player"], include_in_schema=False)
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "player"
 ASSETS = {"player.js": "text/javascript", "player.css": "text/css"}
-HLS_JS = Path("node_modules/hls.js/dist/hls.min.js")
+VENDOR = {
+    "hls.min.js": Path("node_modules/hls.js/dist/hls.min.js"),
+    "dash.all.min.js": Path("node_modules/dashjs/dist/modern/umd/dash.all.min.js"),
+}
+"""The npm builds the page loads, by the name it asks for (``?format=dash`` uses dash.js)."""
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -37,12 +42,16 @@ async def asset(name: Annotated[str, PathParam(pattern=r"^[a-z.]+$")]) -> FileRe
     return FileResponse(PAGE_DIR / name, media_type=ASSETS[name], headers=NO_CACHE)
 
 
-@router.get("/vendor/hls.min.js")
-async def hls_js(settings: SettingsDep) -> FileResponse:
-    path = settings.web_dir / HLS_JS
+@router.get("/vendor/{name}")
+async def vendor(
+    name: Annotated[str, PathParam(pattern=r"^[a-z.]+$")], settings: SettingsDep
+) -> FileResponse:
+    if name not in VENDOR:
+        raise NotFound(f"no player library {name}")
+    path = settings.web_dir / VENDOR[name]
     if not path.is_file():
         raise ServiceUnavailable(
-            f"hls.js is not installed at {path}: run `npm ci` in {settings.web_dir}",
+            f"{name} is not installed at {path}: run `npm ci` in {settings.web_dir}",
             reason="player_not_installed",
         )
     return FileResponse(path, media_type="text/javascript", headers=NO_CACHE)

@@ -8,6 +8,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -258,15 +259,17 @@ def test_a_message_that_keeps_crashing_the_worker_ends_in_the_dead_letter_queue(
 
 
 @pytest.mark.usefixtures("worker_thread")
-def test_a_protected_upload_is_aes_128_hls_whose_key_only_kms_can_unwrap(
+def test_a_protected_upload_is_aes_128_hls_and_cenc_dash_whose_key_only_kms_can_unwrap(
     media: MediaPlatform, clip: Path
 ) -> None:
-    """The default: every segment encrypted with the asset's own key; the key is in the
-    keys table only wrapped by KMS, and nowhere in the media bucket."""
+    """The default: every segment encrypted with the asset's own key (HLS AES-128, the DASH
+    copy CENC under the asset's key id); the key is in the keys table only wrapped by KMS,
+    and nowhere in the media bucket."""
     job = media.upload(clip, ladder="fixed", name="Protected")
     done = media.wait_for(job.id, FINISHED)
     assert done.state is JobState.PUBLISHED, done.error
-    assert done.dash_manifest is None
+    mpd = media.object(done.dash_manifest or "").decode()
+    assert f'cenc:default_KID="{uuid.UUID(bytes=spec.content_key_id(job.id))}"' in mpd
     naming = media.settings.naming
     keys = KmsContentKeys(
         naming.table(spec.CONTENT_KEYS),

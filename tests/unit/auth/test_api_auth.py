@@ -47,6 +47,7 @@ SIGNED_IN = (
     "/profiles",
     "/playback/",
     "/keys/",
+    "/licences/",
 )  # every route under these needs a token
 UNTESTED_PUBLIC = {"/health"}  # asks AWS about every resource: not a unit test's business
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from flixstack import spec
 from flixstack.media import ffmpeg, samples
 from flixstack.media.encode import EncodeSettings
+from flixstack.media.encryption import SegmentKey
 from flixstack.media.pipeline import Stage, Subtitle, TranscodeResult, transcode
 from flixstack.media.thumbnails import ThumbnailSettings
 
@@ -140,3 +143,16 @@ def any_run(request: pytest.FixtureRequest) -> Run:
     """Each of the session's transcodes in turn."""
     run: Run = request.getfixturevalue(request.param)
     return run
+
+
+@pytest.fixture(scope="session")
+def protected(clips: dict[str, Path], run_transcode: Transcoder) -> tuple[Run, bytes]:
+    """The 16:9 clip packaged with a random content key: HLS AES-128 and DASH CENC."""
+    key = os.urandom(16)
+    run = run_transcode(
+        clips["landscape"],
+        "protected",
+        ladder="fixed",
+        key=SegmentKey(key, "https://api.example.com/keys/job-1", spec.content_key_id("job-1")),
+    )
+    return run, key

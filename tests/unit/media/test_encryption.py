@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flixstack.media import encryption
 from flixstack.media.encryption import SegmentKey
 
-from .conftest import Run, Transcoder
+from .conftest import Run
 
 
 def test_segments_round_trip_and_pad_to_whole_blocks() -> None:
@@ -56,10 +56,12 @@ def test_file_encryption_in_place(tmp_path: Path) -> None:
 
 def test_segment_key_checks_itself_and_never_prints_the_key() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
-        SegmentKey(b"short", "https://api/keys/a")
+        SegmentKey(b"short", "https://api/keys/a", bytes(16))
+    with pytest.raises(ValueError, match="key id"):
+        SegmentKey(bytes(16), "https://api/keys/a", b"short")
     with pytest.raises(ValueError, match="quoted"):
-        SegmentKey(bytes(16), 'https://api/keys/"a')
-    key = SegmentKey(bytes(range(16)), "https://api.example.com/keys/a1")
+        SegmentKey(bytes(16), 'https://api/keys/"a', bytes(16))
+    key = SegmentKey(bytes(range(16)), "https://api.example.com/keys/a1", bytes(16))
     assert key.tag == '#EXT-X-KEY:METHOD=AES-128,URI="https://api.example.com/keys/a1"'
     assert "000102" not in repr(key)
     assert "\\x00" not in repr(key)
@@ -68,29 +70,13 @@ def test_segment_key_checks_itself_and_never_prints_the_key() -> None:
 # --- a real package --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def protected(clips: dict[str, Path], run_transcode: Transcoder) -> tuple[Run, bytes]:
-    key = os.urandom(16)
-    run = run_transcode(
-        clips["landscape"],
-        "protected",
-        ladder="fixed",
-        key=SegmentKey(key, "https://api.example.com/keys/job-1"),
-    )
-    return run, key
-
-
-def test_a_protected_package_is_hls_only_with_the_key_after_the_clear_init(
+def test_a_protected_package_names_the_key_after_the_clear_init(
     protected: tuple[Run, bytes],
 ) -> None:
     run, _ = protected
     assert run.result.encrypted
-    assert run.result.dash_manifest is None
-    assert not (run.out / "dash").exists()
-    assert all(not m.endswith(".mpd") for m in run.result.manifests)
     asset = run.result.asset("titles/t/job-1/", "job-1")
     assert asset.protection == "aes-128"
-    assert asset.dash_manifest is None
     for name in [*(r.playlist for r in run.result.renditions), "hls/audio.m3u8"]:
         text = (run.out / name).read_text()
         lines = text.splitlines()

@@ -11,8 +11,9 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from flixstack.media import package
-from flixstack.media.package import SegmentInfo, Track, read_track, timeline_entries
+from flixstack.media import bmff, package
+from flixstack.media.bmff import SegmentInfo, Track, read_track
+from flixstack.media.package import timeline_entries
 
 from .conftest import Run
 
@@ -216,7 +217,7 @@ def test_timeline_runs_repeat_equal_segments_and_restate_time_after_a_gap() -> N
 
 
 def test_peak_bandwidth_ignores_a_tiny_last_segment_on_its_own() -> None:
-    init = package.InitInfo(1000, "avc1.64001f", "vide", 0, 0)
+    init = bmff.InitInfo(1000, "avc1.64001f", "vide", 0, 0)
     # 4 s segments at 1 Mb/s, then 0.1 s holding one big frame (8 Mb/s on its own).
     track = Track(
         "v", init, [seg(0, 4000, 500_000), seg(4000, 4000, 500_000), seg(8000, 100, 100_000)]

@@ -12,7 +12,7 @@ import av
 import m3u8
 import pytest
 
-from flixstack.media import package
+from flixstack.media import bmff, package
 from flixstack.media.errors import EncodeFailed
 from flixstack.media.pipeline import Stage, transcode
 from flixstack.media.probe import probe
@@ -47,7 +47,7 @@ def test_every_segment_of_every_track_decodes_on_its_own(any_run: Run) -> None:
 
 
 def test_keyframes_align_across_renditions(any_run: Run) -> None:
-    videos = [package.read_track(t) for t in tracks(any_run) if t.name != "audio"]
+    videos = [bmff.read_track(t) for t in tracks(any_run) if t.name != "audio"]
     starts = {v.name: [s.presentation_time / v.init.timescale for s in v.segments] for v in videos}
     reference = next(iter(starts.values()))
     assert len(reference) == 3  # 3 s in 1 s segments
@@ -88,7 +88,7 @@ def test_video_and_audio_start_together(fixed: Run) -> None:
     (ffmpeg's own mov demuxer delays video by its "dts_shift" when offsets are negative, so
     PyAV is not a neutral judge of this.)
     """
-    starts = {t.name: package.read_track(t).segments[0] for t in tracks(fixed)}
+    starts = {t.name: bmff.read_track(t).segments[0] for t in tracks(fixed)}
     assert {name: s.presentation_time for name, s in starts.items()} == dict.fromkeys(starts, 0)
     assert all(s.decode_time == 0 for s in starts.values())
     assert set(starts) == {"v234", "v360", "audio"}
@@ -124,7 +124,7 @@ def test_variable_frame_rate_is_encoded_at_a_constant_rate(vfr: Run) -> None:
             assert len(durations) == 1
             assert stream.time_base is not None
             assert durations.pop() * stream.time_base == pytest.approx(1 / 30)
-        assert package.read_track(track).duration_s == pytest.approx(
+        assert bmff.read_track(track).duration_s == pytest.approx(
             vfr.result.source.duration_s, abs=0.05
         )
 
