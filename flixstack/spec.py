@@ -184,7 +184,7 @@ BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS)
 MASTERS_PREFIX = "masters/"  # ingest: masters/<title_id>/<upload_id>/<filename>
 SIDECARS_PREFIX = "sidecars/"  # ingest: sidecars/<title_id>/<upload_id>/<language>.<srt|vtt>
 MEDIA_TITLES_PREFIX = (
-    "titles/"  # media: titles/<title_id>/<asset_version>/{cmaf,hls,dash,subs,thumbs}/...
+    "titles/"  # media: titles/<title_id>/<asset_version>/{cmaf,cenc,hls,dash,subs,thumbs}/...
 )
 
 # Catalog snapshots (titles + search index) that API near-caches load, one folder a version.
