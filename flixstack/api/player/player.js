@@ -28,6 +28,7 @@
     key: null,
   };
   window.flixstack = state;
+  let keyBytes = null; // the prefetched key, once here
 
   function fail(message) {
     errorBox.hidden = false;
@@ -96,15 +97,24 @@
       }
       // The key was fetched beside the playlists as soon as the grant came: hls.js asks
       // for it once per track and again on some level switches; all get the same bytes.
+      // Answered synchronously once the bytes are here: hls.js keys its key loads by URI,
+      // and a second load of the same URI while one is in flight (the audio and the video
+      // track start together) makes the first fail ("decryptdata unset or changed") and
+      // retry a second later.
       fromPrefetch(context, config, callbacks) {
         const stats = this.inner.stats;
         stats.loading.start = performance.now();
-        state.key.then((data) => {
+        const answer = (data) => {
           if (this.gone) return;
           stats.loading.first = stats.loading.end = performance.now();
           stats.loaded = stats.total = data.byteLength;
           callbacks.onSuccess({ url: context.url, data: data.slice(0) }, stats, context, null);
-        }, () => {
+        };
+        if (keyBytes) {
+          answer(keyBytes);
+          return;
+        }
+        state.key.then(answer, () => {
           state.key = null; // refused or failed: ask again the usual way, errors and all
           if (!this.gone) this.load(context, config, callbacks);
         });
@@ -122,8 +132,10 @@
   }
 
   function prefetchKey(uri) {
-    return api(uri).then((response) =>
-      (response.ok ? response.arrayBuffer() : Promise.reject(new Error("key " + response.status))));
+    return api(uri)
+      .then((response) => (response.ok
+        ? response.arrayBuffer() : Promise.reject(new Error("key " + response.status))))
+      .then((data) => { keyBytes = data; return data; });
   }
 
   // --- progress heartbeats (the viewers API merges them, latest client time wins) ---
@@ -250,8 +262,13 @@
       return;
     }
     const keyUri = body.key_uri;
+    const startPosition = body.resume_position_s || -1;
     const hls = new Hls({
-      startPosition: body.resume_position_s || -1,
+      // With a key, no playlist or segment loads until the prefetched key is here (it
+      // usually is by the time the master playlist is parsed), so every key load hls.js
+      // makes is answered at once (see fromPrefetch)
+      autoStartLoad: !state.key,
+      startPosition,
       // Start on the rung a 1 Mbit/s estimate affords (a small first segment: a fast
       // first frame on any network), then let ABR climb from what segments measure.
       // hls.js would otherwise start on the manifest's first rung, whatever its size; and
@@ -289,6 +306,10 @@
       if (data.fatal) fail("playback failed: " + data.details);
     });
     watch();
+    if (state.key) {
+      const parsed = new Promise((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, resolve));
+      Promise.all([parsed, state.key.catch(() => null)]).then(() => hls.startLoad(startPosition));
+    }
     hls.loadSource(body.cdns[0].hls_url);
     hls.attachMedia(video);
     video.play().catch((error) => state.errors.push("autoplay:" + error.name));
