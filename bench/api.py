@@ -1061,10 +1061,7 @@ def _plot(result: dict[str, Any], path: Path) -> str:
         f"flixstack API over uvicorn on localhost ({cpus} CPUs shared by the load generator, "
         "the server and the emulator)"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return str(path.relative_to(path.parents[1]))
+    return harness.save_figure(figure, path)
 
 
 def _print(console: Console, result: dict[str, Any], path: Path) -> None:

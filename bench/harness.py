@@ -7,12 +7,17 @@ import os
 import socket
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flixstack.local.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 HOST = "127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,3 +84,14 @@ def clean_env(**extra: str) -> dict[str, str]:
         if not key.startswith("FLIXSTACK_") and key != "AWS_ENDPOINT_URL"
     }
     return {**env, **extra}
+
+
+def save_figure(figure: Figure, path: Path, dpi: int = 100) -> str:
+    """Writes a benchmark's plot (closing the figure) and answers its path from the repo
+    root, as the result JSON records it."""
+    from matplotlib import pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+    return str(path.relative_to(path.parents[1]))

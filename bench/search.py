@@ -755,10 +755,7 @@ def _plot(
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8, loc=legend)
     figure.suptitle("Latency CDFs: search index vs a linear fuzzy scan, browse vs a bare endpoint")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return str(path.relative_to(path.parents[1]))
+    return harness.save_figure(figure, path)
 
 
 def _print(console: Console, result: dict[str, Any], path: Path) -> None:

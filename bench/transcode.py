@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench import RESULTS, write_result
+from bench import RESULTS, harness, write_result
 from flixstack.media import ffmpeg, samples
 from flixstack.media.analysis import read_vmaf, vmaf_job
 from flixstack.media.bmff import read_track
@@ -510,10 +510,7 @@ def _plot(curves: dict[str, dict[str, Any]], path: Path) -> str:
         "Rate-quality: per-title trials (bit rates rescaled to the final preset), their hull and "
         "chosen rungs, and both ladders as encoded and measured"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return str(path.relative_to(path.parents[1]))
+    return harness.save_figure(figure, path, dpi=110)
 
 
 def _print(console: Console, result: dict[str, Any], path: Path) -> None:
