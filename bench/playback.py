@@ -114,7 +114,7 @@ from flixstack.settings import CdnEndpoint, Settings
 NAME = "playback"
 FULL: dict[str, Any] = {
     "clip_s": 40, "starts": 12, "rebuffer_sessions": 2, "authorize_calls": 2_000,
-    "replay_titles": 200, "replay_requests": 10_000, "depths": (0, 1, 2, 3, "all"),
+    "replay_titles": 200, "replay_requests": 10_000, "depths": (0, 1, 2, 3, 4, 5, "all"),
 }  # fmt: skip
 QUICK: dict[str, Any] = {
     "clip_s": 20, "starts": 4, "rebuffer_sessions": 1, "authorize_calls": 300,
@@ -1038,6 +1038,7 @@ def _print(console: Console, result: dict[str, Any], path: Path) -> None:
     console.print(table)
     for run in sorted(result["edge_replay"]["by_depth"].values(), key=lambda r: r["depth"]):
         console.print(
-            f"depth {run['depth']}: hit ratio {run['hit_ratio']:.3f} {run['hit_ratio_by_kind']}, "
+            f"depth {run['depth']}: hit ratio {run['hit_ratio']:.3f} {run['hit_ratio_by_kind']} "
+            f"(never-evicting edges: {run['hit_ratio_unbounded']:.3f}), "
             f"pre-warmed {run['prewarm']['bytes'] / 2**20:.1f} MiB in {run['prewarm']['requests']} requests"
         )
