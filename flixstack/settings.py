@@ -118,16 +118,18 @@ class Settings(BaseSettings):
     their key URI (empty: the root-relative ``/keys/<asset>``)."""
     prewarm_titles: Literal["all", "popular", "new", "none"] = "all"
     """Which published titles get their first segments fetched through every CDN."""
-    prewarm_segments: Annotated[int, Field(ge=0, le=100)] = 3
+    prewarm_segments: Annotated[int, Field(ge=0, le=100)] = 5
+    """Media segments per rendition (20 s at 4 s segments), as the prod stack warms."""
     prewarm_min_popularity: Annotated[float, Field(ge=0)] = 0.0
     prewarm_new_days: Annotated[int, Field(ge=0)] = 30
     prewarm_in_worker: bool = False
     """The transcode worker's ``poll`` also consumes the prewarm queue (``flixstack up``
     sets it; on AWS a queue-triggered function does)."""
-    edge_cache_bytes: Annotated[int, Field(ge=0)] = 256 * 2**20
+    edge_cache_bytes: Annotated[int, Field(ge=0)] = 2**30
+    """Size of a local edge's LRU byte cache (memory is taken only as it fills): room for
+    what pre-warming a few hundred titles puts there and what viewers ask for besides."""
     web_dir: Path = CHECKOUT / "web"
     """The npm project whose packages the player page loads (``npm ci`` installs them)."""
-    """Size of a local edge's LRU byte cache."""
 
     # --- media pipeline -------------------------------------------------------------------
     protect_media: bool = True

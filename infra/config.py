@@ -92,7 +92,7 @@ class StackConfig:
     """Which newly published titles get their first segments fetched through every CDN:
     ``all``, ``popular`` (``prewarm_min_popularity``), ``new`` (first published at most
     ``prewarm_new_days`` ago) or ``none``."""
-    prewarm_segments: int = 3
+    prewarm_segments: int = 5
     """Media segments per rendition, after the init segment (0-100; 0 warms nothing)."""
     prewarm_min_popularity: float = 0.0
     prewarm_new_days: int = 30

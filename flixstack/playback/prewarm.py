@@ -35,7 +35,7 @@ ACCESS_S = 600
 @dataclass(frozen=True)
 class PrewarmPolicy:
     which: Which = "all"
-    segments: int = 3
+    segments: int = 5
     """Media segments per rendition (after the init segment)."""
     min_popularity: float = 0.0
     """``popular``: titles at least this popular."""
