@@ -30,6 +30,10 @@ class InvalidInput(FlixstackError):
     reason = "invalid_input"
 
 
+class PayloadTooLarge(FlixstackError):
+    reason = "too_large"
+
+
 class PreconditionRequired(FlixstackError):
     """An edit came without the version it was based on (optimistic locking needs it)."""
 

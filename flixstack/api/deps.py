@@ -19,6 +19,7 @@ from flixstack.auth.ratelimit import RateLimiter
 from flixstack.auth.tokens import Principal
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.event_stream import KinesisSink
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
 from flixstack.aws.key_store import KmsContentKeys
 from flixstack.aws.object_store import ObjectStore
@@ -29,6 +30,7 @@ from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
+from flixstack.events.ingest import EventIngest
 from flixstack.media.uploads import IngestService
 from flixstack.playback import wiring
 from flixstack.playback.service import PlaybackService
@@ -49,6 +51,7 @@ class Services:
     account_limits: RateLimiter
     viewers: ViewerService
     playback: PlaybackService
+    events: EventIngest
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -96,6 +99,7 @@ class Services:
                 ),
                 delivery,
             ),
+            events=EventIngest(KinesisSink(naming.stream(spec.EVENTS), clients.kinesis), viewers),
         )
 
 
@@ -125,6 +129,10 @@ async def _ingest(request: Request) -> IngestService:
 
 async def _viewers(request: Request) -> ViewerService:
     return _services(request).viewers
+
+
+async def _events(request: Request) -> EventIngest:
+    return _services(request).events
 
 
 async def _playback(request: Request) -> PlaybackService:
@@ -196,6 +204,7 @@ CatalogViewDep = Annotated[CatalogView, Depends(_catalog_view)]
 IngestDep = Annotated[IngestService, Depends(_ingest)]
 ViewersDep = Annotated[ViewerService, Depends(_viewers)]
 PlaybackDep = Annotated[PlaybackService, Depends(_playback)]
+EventsDep = Annotated[EventIngest, Depends(_events)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

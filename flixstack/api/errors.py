@@ -14,6 +14,7 @@ from flixstack.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     PreconditionRequired,
     ServiceUnavailable,
     TooManyRequests,
@@ -28,6 +29,7 @@ STATUS: dict[type[FlixstackError], int] = {
     Unauthorized: 401,
     ServiceUnavailable: 503,
     PreconditionRequired: 428,
+    PayloadTooLarge: 413,
     TooManyRequests: 429,
 }
 

@@ -48,6 +48,7 @@ SIGNED_IN = (
     "/playback/",
     "/keys/",
     "/licences/",
+    "/events",
 )  # every route under these needs a token
 UNTESTED_PUBLIC = {"/health"}  # asks AWS about every resource: not a unit test's business
 
