@@ -132,17 +132,19 @@ def read_segment(path: Path, init: InitInfo) -> SegmentInfo:
         if kind != b"moof":
             continue
         for traf in (b for b in boxes(data, start, end) if b[0] == b"traf"):
-            defaults = init.default_sample_duration, init.default_sample_flags
+            header = FragmentHeader(
+                0, init.default_sample_duration, None, init.default_sample_flags
+            )
             traf_time = (decode_time or 0) + duration
             for child, cstart, cend in boxes(data, traf[1], traf[2]):
                 if child == b"tfhd":
-                    defaults = _tfhd_defaults(data, cstart, *defaults)
+                    header = fragment_header(data, cstart, init)
                 elif child == b"tfdt":
                     fmt = ">Q" if data[cstart] == 1 else ">I"
                     traf_time = struct.unpack_from(fmt, data, cstart + 4)[0]
                     decode_time = traf_time if decode_time is None else decode_time
                 elif child == b"trun":
-                    run = _trun(data, cstart, cend, *defaults)
+                    run = track_run(data, cstart, cend, header)
                     if run.count and first_flags is None:
                         first_flags = run.first_flags
                     if run.count:
@@ -242,6 +244,20 @@ def boxes(data: bytes | bytearray, start: int, end: int) -> Iterator[Box]:
         offset += size
 
 
+def spans(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, box start, payload start, box end) of each box in data[start:end]: what a
+    writer that copies or rebuilds boxes needs."""
+    offset = start
+    for kind, payload, box_end in boxes(data, start, end):
+        yield kind, offset, payload, box_end
+        offset = box_end
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    """A box with a 32-bit size."""
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
 def _find(boxes: Iterator[Box], kind: bytes) -> tuple[int, int] | None:
     for found, start, end in boxes:
         if found == kind:
@@ -256,39 +272,70 @@ def _child(data: bytes, boxes: Iterator[Box], kind: bytes, path: Path) -> tuple[
     return found
 
 
-def _tfhd_defaults(data: bytes, start: int, duration: int, flags: int) -> tuple[int, int]:
+# tfhd flags
+BASE_DATA_OFFSET = 0x000001
+DEFAULT_BASE_IS_MOOF = 0x020000
+# trun flags, and where its data offset sits in the box's payload when present
+DATA_OFFSET_PRESENT = 0x000001
+TRUN_DATA_OFFSET_AT = 8
+
+
+@dataclass(frozen=True)
+class FragmentHeader:
+    """A ``tfhd``: its flags and the defaults its ``trun`` entries fall back on."""
+
+    flags: int
+    default_duration: int
+    default_size: int | None
+    default_flags: int
+
+
+def fragment_header(data: bytes | bytearray, start: int, init: InitInfo) -> FragmentHeader:
+    """The ``tfhd`` whose payload starts at ``start`` (``trex``'s defaults, from ``init``,
+    where it sets none)."""
     tf_flags = int.from_bytes(data[start + 1 : start + 4], "big")
+    duration, size, flags = init.default_sample_duration, None, init.default_sample_flags
     offset = start + 8  # version/flags, track_ID
-    if tf_flags & 0x01:
-        offset += 8  # base_data_offset
+    if tf_flags & BASE_DATA_OFFSET:
+        offset += 8
     if tf_flags & 0x02:
         offset += 4  # sample_description_index
     if tf_flags & 0x08:
         duration = struct.unpack_from(">I", data, offset)[0]
         offset += 4
     if tf_flags & 0x10:
-        offset += 4  # default_sample_size
+        size = struct.unpack_from(">I", data, offset)[0]
+        offset += 4
     if tf_flags & 0x20:
         flags = struct.unpack_from(">I", data, offset)[0]
-    return duration, flags
+    return FragmentHeader(tf_flags, duration, size, flags)
 
 
 @dataclass(frozen=True)
-class _Run:
+class TrackRun:
+    """A ``trun``: its samples' timing and sizes."""
+
     count: int
     duration: int
     first_flags: int
     min_offset: int
     """Smallest composition offset relative to the run's first decode time."""
+    data_offset: int | None
+    """Where its samples start, from the fragment's base (None when not stated)."""
+    sizes: list[int] | None
+    """Each sample's bytes (None when neither the trun nor the tfhd says)."""
 
 
-def _trun(data: bytes, start: int, end: int, default_duration: int, default_flags: int) -> _Run:
+def track_run(data: bytes | bytearray, start: int, end: int, header: FragmentHeader) -> TrackRun:
+    """The ``trun`` whose payload is ``data[start:end]``."""
     version = data[start]
     tr_flags = int.from_bytes(data[start + 1 : start + 4], "big")
     count = struct.unpack_from(">I", data, start + 4)[0]
     offset = start + 8
-    if tr_flags & 0x01:
-        offset += 4  # data_offset
+    data_offset: int | None = None
+    if tr_flags & DATA_OFFSET_PRESENT:
+        data_offset = struct.unpack_from(">i", data, offset)[0]
+        offset += 4
     first_flags: int | None = None
     if tr_flags & 0x04:
         first_flags = struct.unpack_from(">I", data, offset)[0]
@@ -300,19 +347,24 @@ def _trun(data: bytes, start: int, end: int, default_duration: int, default_flag
     fmt = ">" + "".join("i" if bit == 0x800 and version == 1 else "I" for bit in fields)
     total = 0
     min_offset: int | None = None
+    sizes: list[int] | None = [] if 0x200 in fields or header.default_size is not None else None
     for index in range(count):
         values = dict(zip(fields, struct.unpack_from(fmt, data, offset), strict=True))
         offset += 4 * len(fields)
         presented = total + values.get(0x800, 0)
         min_offset = presented if min_offset is None else min(min_offset, presented)
-        total += values.get(0x100, default_duration)
+        total += values.get(0x100, header.default_duration)
+        if sizes is not None:
+            sizes.append(values.get(0x200, header.default_size or 0))
         if index == 0 and first_flags is None:
-            first_flags = values.get(0x400, default_flags)
-    return _Run(
+            first_flags = values.get(0x400, header.default_flags)
+    return TrackRun(
         count,
         total,
-        first_flags if first_flags is not None else default_flags,
+        first_flags if first_flags is not None else header.default_flags,
         min_offset or 0,
+        data_offset,
+        sizes,
     )
 
 
@@ -331,16 +383,13 @@ def strip_edit_lists(path: Path) -> None:
 
 def _without_edts(data: bytes, start: int, end: int) -> bytes:
     out = bytearray()
-    offset = start
-    for kind, payload, box_end in boxes(data, start, end):
+    for kind, box_start, payload, box_end in spans(data, start, end):
         if kind == b"edts":
             pass
         elif kind in (b"moov", b"trak"):
-            inner = _without_edts(data, payload, box_end)
-            out += struct.pack(">I4s", 8 + len(inner), kind) + inner
+            out += box(kind, _without_edts(data, payload, box_end))
         else:
-            out += data[offset:box_end]
-        offset = box_end
+            out += data[box_start:box_end]
     return bytes(out)
 
 

@@ -29,12 +29,13 @@ same bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from flixstack.media.bmff import INIT_NAME, BoxError, InitInfo, Track, boxes, read_init
+from flixstack.media import bmff
+from flixstack.media.bmff import INIT_NAME, BoxError, InitInfo, Track, box, spans
 
 COMMON_SYSTEM_ID = bytes.fromhex("1077efecc0b24d02ace33c1e52e2fb4b")
 """The W3C common PSSH system (what ClearKey reads)."""
@@ -47,7 +48,6 @@ _BLOCK = 16
 _MAX_CLEAR = 0xFFFF
 _ENCRYPTED_ENTRY = {b"avc1": b"encv", b"avc3": b"encv", b"mp4a": b"enca"}
 _INIT_CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl"}
-_DEFAULT_BASE_IS_MOOF = 0x020000
 _VCL_NAL_TYPES = range(1, 6)
 
 Subsample = tuple[int, int]
@@ -57,20 +57,8 @@ Subsample = tuple[int, int]
 # --- boxes -------------------------------------------------------------------------------------
 
 
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I4s", 8 + len(payload), kind) + payload
-
-
 def _full_box(kind: bytes, version: int, flags: int, payload: bytes) -> bytes:
-    return _box(kind, bytes([version]) + flags.to_bytes(3, "big") + payload)
-
-
-def _spans(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
-    """(type, box start, payload start, box end) of each box in data[start:end]."""
-    offset = start
-    for kind, payload, box_end in boxes(data, start, end):
-        yield kind, offset, payload, box_end
-        offset = box_end
+    return box(kind, bytes([version]) + flags.to_bytes(3, "big") + payload)
 
 
 def pssh(kid: bytes) -> bytes:
@@ -80,11 +68,11 @@ def pssh(kid: bytes) -> bytes:
 
 def _sinf(original_format: bytes, kid: bytes) -> bytes:
     tenc = _full_box(b"tenc", 0, 0, bytes([0, 0, 1, IV_BYTES]) + kid)
-    return _box(
+    return box(
         b"sinf",
-        _box(b"frma", original_format)
+        box(b"frma", original_format)
         + _full_box(b"schm", 0, 0, SCHEME + struct.pack(">I", 0x00010000))
-        + _box(b"schi", tenc),
+        + box(b"schi", tenc),
     )
 
 
@@ -96,10 +84,10 @@ def protect_init(data: bytes, kid: bytes) -> bytes:
     if len(kid) != KID_BYTES:
         raise ValueError(f"a key id has {KID_BYTES} bytes, not {len(kid)}")
     out = bytearray()
-    for kind, start, payload, end in _spans(data, 0, len(data)):
+    for kind, start, payload, end in spans(data, 0, len(data)):
         if kind == b"moov":
             inner = _protect_children(data, payload, end, kid) + pssh(kid)
-            out += _box(kind, inner)
+            out += box(kind, inner)
         else:
             out += data[start:end]
     return bytes(out)
@@ -107,11 +95,11 @@ def protect_init(data: bytes, kid: bytes) -> bytes:
 
 def _protect_children(data: bytes, start: int, end: int, kid: bytes) -> bytes:
     out = bytearray()
-    for kind, box_start, payload, box_end in _spans(data, start, end):
+    for kind, box_start, payload, box_end in spans(data, start, end):
         if kind in _INIT_CONTAINERS:
-            out += _box(kind, _protect_children(data, payload, box_end, kid))
+            out += box(kind, _protect_children(data, payload, box_end, kid))
         elif kind == b"stsd":
-            out += _box(kind, _protect_stsd(data, payload, box_end, kid))
+            out += box(kind, _protect_stsd(data, payload, box_end, kid))
         else:
             out += data[box_start:box_end]
     return bytes(out)
@@ -119,10 +107,10 @@ def _protect_children(data: bytes, start: int, end: int, kid: bytes) -> bytes:
 
 def _protect_stsd(data: bytes, start: int, end: int, kid: bytes) -> bytes:
     out = bytearray(data[start : start + 8])  # version, flags, entry_count
-    for kind, _, payload, box_end in _spans(data, start + 8, end):
+    for kind, _, payload, box_end in spans(data, start + 8, end):
         if kind not in _ENCRYPTED_ENTRY:
             raise BoxError(f"cannot protect a {kind!r} sample entry")
-        out += _box(_ENCRYPTED_ENTRY[kind], data[payload:box_end] + _sinf(kind, kid))
+        out += box(_ENCRYPTED_ENTRY[kind], data[payload:box_end] + _sinf(kind, kid))
     return bytes(out)
 
 
@@ -194,24 +182,32 @@ def protect_segment(data: bytes, key: bytes, init: InitInfo, *, track: int, segm
     """One CMAF media segment (``styp``, optional one-entry ``sidx``, one ``moof`` with one
     ``traf`` whose base is the moof, ``mdat``) with its samples encrypted and its ``traf``
     carrying their IVs and subsample map."""
-    spans = list(_spans(data, 0, len(data)))
-    moofs = [s for s in spans if s[0] == b"moof"]
+    top = list(spans(data, 0, len(data)))
+    moofs = [s for s in top if s[0] == b"moof"]
     if len(moofs) != 1:
         raise BoxError(f"a segment to protect has one moof, not {len(moofs)}")
     _, moof_start, moof_payload, moof_end = moofs[0]
-    trafs = [s for s in _spans(data, moof_payload, moof_end) if s[0] == b"traf"]
+    trafs = [s for s in spans(data, moof_payload, moof_end) if s[0] == b"traf"]
     if len(trafs) != 1:
         raise BoxError(f"a fragment to protect has one traf, not {len(trafs)}")
     _, traf_start, traf_payload, traf_end = trafs[0]
     if moof_payload - moof_start != 8 or traf_payload - traf_start != 8:
         raise BoxError("a fragment to protect has 32-bit box sizes")
-    children = list(_spans(data, traf_payload, traf_end))
+    children = list(spans(data, traf_payload, traf_end))
     tfhd = next((c for c in children if c[0] == b"tfhd"), None)
     truns = [c for c in children if c[0] == b"trun"]
     if tfhd is None or len(truns) != 1:
         raise BoxError("a fragment to protect has one tfhd and one trun")
-    default_size = _tfhd_base_and_size(data, tfhd[2])
-    data_offset, sizes, offset_at = _trun_sizes(data, truns[0][2], truns[0][3], default_size)
+    header = bmff.fragment_header(data, tfhd[2], init)
+    if header.flags & bmff.BASE_DATA_OFFSET or not header.flags & bmff.DEFAULT_BASE_IS_MOOF:
+        raise BoxError("a fragment to protect must use default-base-is-moof")
+    run = bmff.track_run(data, truns[0][2], truns[0][3], header)
+    if run.data_offset is None:
+        raise BoxError("a trun to protect states its data offset")
+    if run.sizes is None:
+        raise BoxError("a trun to protect has no sample sizes")
+    data_offset, sizes = run.data_offset, run.sizes
+    offset_at = truns[0][2] + bmff.TRUN_DATA_OFFSET_AT
 
     out = bytearray(data)
     video = init.handler == "vide"
@@ -240,10 +236,10 @@ def protect_segment(data: bytes, key: bytes, init: InitInfo, *, track: int, segm
     delta = len(added)
     struct.pack_into(">i", out, offset_at, data_offset + delta)
 
-    traf = _box(b"traf", bytes(out[traf_payload:traf_end]) + added)
-    moof = _box(b"moof", bytes(out[moof_payload:traf_start]) + traf + bytes(out[traf_end:moof_end]))
+    traf = box(b"traf", bytes(out[traf_payload:traf_end]) + added)
+    moof = box(b"moof", bytes(out[moof_payload:traf_start]) + traf + bytes(out[traf_end:moof_end]))
     result = bytearray()
-    for kind, start, payload, end in spans:
+    for kind, start, payload, end in top:
         if kind == b"moof":
             result += moof
         elif kind == b"sidx":
@@ -251,41 +247,6 @@ def protect_segment(data: bytes, key: bytes, init: InitInfo, *, track: int, segm
         else:
             result += out[start:end]
     return bytes(result)
-
-
-def _tfhd_base_and_size(data: bytes, start: int) -> int | None:
-    """The tfhd's default sample size; the fragment must be based at its moof."""
-    flags = int.from_bytes(data[start + 1 : start + 4], "big")
-    if flags & 0x01 or not flags & _DEFAULT_BASE_IS_MOOF:
-        raise BoxError("a fragment to protect must use default-base-is-moof")
-    offset = start + 8 + (4 if flags & 0x02 else 0) + (4 if flags & 0x08 else 0)
-    return struct.unpack_from(">I", data, offset)[0] if flags & 0x10 else None
-
-
-def _trun_sizes(
-    data: bytes, start: int, end: int, default_size: int | None
-) -> tuple[int, list[int], int]:
-    """(data offset, sample sizes, where the data offset is written) of a trun."""
-    flags = int.from_bytes(data[start + 1 : start + 4], "big")
-    count = struct.unpack_from(">I", data, start + 4)[0]
-    if not flags & 0x01:
-        raise BoxError("a trun to protect states its data offset")
-    offset_at = start + 8
-    data_offset = struct.unpack_from(">i", data, offset_at)[0]
-    offset = offset_at + 4 + (4 if flags & 0x04 else 0)
-    fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
-    if 0x200 not in fields and default_size is None:
-        raise BoxError("a trun to protect has no sample sizes")
-    if offset + 4 * len(fields) * count > end:
-        raise BoxError("trun overruns its box")
-    sizes = []
-    for _ in range(count):
-        values = dict(
-            zip(fields, struct.unpack_from(f">{len(fields)}I", data, offset), strict=True)
-        )
-        offset += 4 * len(fields)
-        sizes.append(values.get(0x200, default_size or 0))
-    return data_offset, sizes, offset_at
 
 
 def _senc(
@@ -329,12 +290,15 @@ def _grown_sidx(data: bytearray, start: int, payload: int, end: int, delta: int)
 
 def protect_track(
     source: Track, source_dir: Path, out_dir: Path, key: bytes, kid: bytes, *, number: int
-) -> None:
-    """Writes ``out_dir``/init.mp4 and segments: ``source``'s, CENC-protected."""
+) -> Track:
+    """Writes ``out_dir``/init.mp4 and segments: ``source``'s, CENC-protected. The track
+    returned is ``source`` with the protected files' sizes (the timing is unchanged)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    init = read_init(source_dir / INIT_NAME)
     (out_dir / INIT_NAME).write_bytes(protect_init((source_dir / INIT_NAME).read_bytes(), kid))
+    segments = []
     for index, segment in enumerate(source.segments, start=1):
         data = (source_dir / segment.name).read_bytes()
-        protected = protect_segment(data, key, init, track=number, segment=index)
+        protected = protect_segment(data, key, source.init, track=number, segment=index)
         (out_dir / segment.name).write_bytes(protected)
+        segments.append(replace(segment, size=len(protected)))
+    return replace(source, segments=segments)

@@ -121,14 +121,14 @@ def package(
     dash_videos, dash_audio, dash_dir = videos, audio_track, CMAF_DIR
     if key is not None:
         dash_dir = CENC_DIR
-        protected = [*videos, *([audio_track] if audio_track else [])]
-        for number, track in enumerate(protected):
-            cenc.protect_track(
-                track, cmaf / track.name, out_dir / CENC_DIR / track.name, key.key, key.kid,
-                number=number,
-            )  # fmt: skip
-        dash_videos = [read_track(out_dir / CENC_DIR / t.name) for t in videos]
-        dash_audio = read_track(out_dir / CENC_DIR / audio) if audio is not None else None
+        tracks = [*videos, *([audio_track] if audio_track else [])]
+        protected = [
+            cenc.protect_track(t, cmaf / t.name, out_dir / CENC_DIR / t.name, key.key, key.kid,
+                               number=number)
+            for number, t in enumerate(tracks)
+        ]  # fmt: skip
+        dash_videos = protected[: len(videos)]
+        dash_audio = protected[-1] if audio_track else None
         videos = [_encrypt_track(cmaf / t.name, t, key) for t in videos]
         audio_track = (
             _encrypt_track(cmaf / audio_track.name, audio_track, key) if audio_track else None
