@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from flixstack.api.deps import EventsDep, PrincipalDep
+from flixstack.api.deps import EventsDep, PrincipalDep, RawBodyDep
 from flixstack.events import schema
 
 router = APIRouter(tags=["events"])
@@ -23,10 +23,6 @@ class RefusedEvent(BaseModel):
 class EventsAccepted(BaseModel):
     accepted: int
     rejected: list[RefusedEvent]
-
-
-async def _body(request: Request) -> bytes:
-    return await request.body()
 
 
 @router.post(
@@ -54,9 +50,7 @@ async def _body(request: Request) -> bytes:
         }
     },
 )
-def post_events(
-    body: Annotated[bytes, Depends(_body)], principal: PrincipalDep, events: EventsDep
-) -> EventsAccepted:
+def post_events(body: RawBodyDep, principal: PrincipalDep, events: EventsDep) -> EventsAccepted:
     """Up to 500 player events (256 KiB) for profiles of the caller's account. Valid ones
     are accepted (202) even when others in the batch are not; those come back by index
     with their reasons. A 503 means the stream refused some: send the batch again."""

@@ -14,11 +14,11 @@ import binascii
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import ValidationError
 
 from flixstack import spec
-from flixstack.api.deps import PlaybackDep, PrincipalDep, ViewerDep
+from flixstack.api.deps import PlaybackDep, PrincipalDep, RawBodyDep, ViewerDep
 from flixstack.errors import InvalidInput, NotFound
 from flixstack.playback.models import ClearKeyLicence, ClearKeyRequest, JsonWebKey, PlaybackGrant
 from flixstack.viewers.models import ID_PATTERN
@@ -88,11 +88,6 @@ def content_key(
     )
 
 
-async def _raw_body(request: Request) -> bytes:
-    """The request body as sent: CDMs and players label it JSON, text or nothing at all."""
-    return await request.body()
-
-
 @router.post(
     spec.clearkey_licence_path("{asset_version}"),
     response_model=ClearKeyLicence,
@@ -105,7 +100,7 @@ async def _raw_body(request: Request) -> bytes:
 )
 def clearkey_licence(
     asset_version: TargetId,
-    licence_request: Annotated[bytes, Depends(_raw_body)],
+    licence_request: RawBodyDep,
     profile_id: ProfileHeader,
     response: Response,
     playback: PlaybackDep,
