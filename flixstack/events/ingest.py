@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flixstack.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 from flixstack.events import schema
 from flixstack.viewers.models import stamp
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PUT_ATTEMPTS = 4
 """Tries per record before the batch is answered 503 (botocore retries whole calls, not
@@ -43,8 +44,9 @@ class EventSink(Protocol):
 
 
 class ProfileCheck(Protocol):
-    def profile(self, account: str, profile_id: str) -> Any:
-        """The account's profile; NotFound for an unknown one and another account's."""
+    def read_as(self, account: str, profile_id: str, read: Callable[[], T]) -> tuple[Any, T]:
+        """The account's profile (NotFound for an unknown one and another account's) and
+        what ``read`` reads: ``ViewerService.read_as``, whose recent profiles are cached."""
         ...
 
 
@@ -83,13 +85,12 @@ class EventIngest:
         except ValueError as exc:
             raise InvalidInput(str(exc), reason="bad_batch") from exc
         refused = [Refused(r.index, r.event_id, "invalid_event", r.errors) for r in batch.rejected]
-        owned = self._owned(account, {event.profile_id for event in batch.accepted})
+        owned = self._owned(account, {event.profile_id for _, event in batch.accepted})
         received = stamp(self._clock())
         records = []
-        positions = _positions(len(batch.accepted) + len(batch.rejected), batch.rejected)
-        for position, event in zip(positions, batch.accepted, strict=True):
+        for index, event in batch.accepted:
             if event.profile_id not in owned:
-                refused.append(Refused(position, event.event_id, "unknown_profile"))
+                refused.append(Refused(index, event.event_id, "unknown_profile"))
                 continue
             envelope = {
                 "account": account,
@@ -104,7 +105,7 @@ class EventIngest:
         owned = set()
         for profile_id in profile_ids:
             try:
-                self._profiles.profile(account, profile_id)
+                self._profiles.read_as(account, profile_id, lambda: None)
             except NotFound:
                 continue
             owned.add(profile_id)
@@ -125,9 +126,3 @@ class EventIngest:
                 "send the batch again",
                 reason="stream_busy",
             )
-
-
-def _positions(total: int, rejected: Sequence[schema.Rejected]) -> list[int]:
-    """The batch indexes of the accepted events, in order."""
-    skipped = {r.index for r in rejected}
-    return [index for index in range(total) if index not in skipped]

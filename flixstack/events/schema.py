@@ -147,7 +147,8 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Batch:
-    accepted: list[PlayerEvent] = field(default_factory=list)
+    accepted: list[tuple[int, PlayerEvent]] = field(default_factory=list)
+    """The valid events, each with its place in the batch."""
     rejected: list[Rejected] = field(default_factory=list)
 
 
@@ -172,11 +173,11 @@ def validate_batch(body: bytes) -> Batch:
         raise ValueError('send {"events": [...]} with at least one event')
     if len(events) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"a batch is at most {MAX_BATCH_EVENTS} events, not {len(events)}")
-    accepted: list[PlayerEvent] = []
+    accepted: list[tuple[int, PlayerEvent]] = []
     rejected: list[Rejected] = []
     for index, raw in enumerate(events):
         try:
-            accepted.append(parse_event(raw))
+            accepted.append((index, parse_event(raw)))
         except ValidationError as exc:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             rejected.append(

@@ -4,8 +4,8 @@ another account's profile is refused per event."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,12 +14,14 @@ from flixstack.events.ingest import PUT_ATTEMPTS, EventIngest, Record
 
 from .test_schema import body, event
 
+T = TypeVar("T")
+
 
 class Profiles:
-    def profile(self, account: str, profile_id: str) -> Any:
+    def read_as(self, account: str, profile_id: str, read: Callable[[], T]) -> tuple[Any, T]:
         if (account, profile_id) != ("acct-1", "p1"):
             raise NotFound(f"no profile {profile_id}")
-        return object()
+        return object(), read()
 
 
 class Sink:

@@ -89,7 +89,7 @@ def test_a_batch_keeps_its_valid_events_and_reports_the_others_by_index() -> Non
             event("error", fatal=True),
         )
     )
-    assert [e.type for e in batch.accepted] == ["session_start", "error"]
+    assert [(i, e.type) for i, e in batch.accepted] == [(0, "session_start"), (3, "error")]
     assert [(r.index, r.event_id) for r in batch.rejected] == [(1, "e-heartbeat-0"), (2, None)]
     assert batch.rejected[0].errors[0]["loc"][-1] == "position_s"
 
