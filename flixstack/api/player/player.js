@@ -37,10 +37,13 @@
     state.errors.push(message);
   }
 
+  // What the API asks of every call for a profile (grant, key, licence, heartbeats)
+  function signedIn() {
+    return { Authorization: "Bearer " + token, "X-Profile-Id": profile };
+  }
+
   function api(path, init) {
-    const headers = Object.assign(
-      { Authorization: "Bearer " + token, "X-Profile-Id": profile }, (init && init.headers) || {}
-    );
+    const headers = Object.assign(signedIn(), (init && init.headers) || {});
     return fetch(path, Object.assign({}, init, { headers, credentials: "same-origin" }));
   }
 
@@ -215,7 +218,7 @@
     if (grant.licence_uri) {
       player.setProtectionData({ "org.w3.clearkey": {
         serverURL: grant.licence_uri,
-        httpRequestHeaders: { Authorization: "Bearer " + token, "X-Profile-Id": profile },
+        httpRequestHeaders: signedIn(),
       } });
     }
     player.on(dashjs.MediaPlayer.events.ERROR, (event) => {
@@ -288,8 +291,7 @@
       xhrSetup(xhr, url) {
         if (keyUri && url === keyUri) {
           xhr.open("GET", url, true);
-          xhr.setRequestHeader("Authorization", "Bearer " + token);
-          xhr.setRequestHeader("X-Profile-Id", profile);
+          Object.entries(signedIn()).forEach(([name, value]) => xhr.setRequestHeader(name, value));
         } else {
           xhr.withCredentials = true; // the signed cookies go to the CDN
         }
