@@ -171,14 +171,22 @@ CONTENT_KEYS = TableSpec(
     partition=PK,
     sort=SK,
 )
-TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS, CONTENT_KEYS)
+ANALYTICS = TableSpec(
+    logical="analytics",
+    purpose="player sessions (the event dedupe window), per-minute QoE aggregates, trending",
+    partition=PK,
+    sort=SK,
+    ttl_attribute="expires_at",
+)
+TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS, CONTENT_KEYS, ANALYTICS)
 
 # --- buckets ---------------------------------------------------------------------------------
 INGEST = BucketSpec("ingest", "uploaded masters and subtitle sidecars")
 MEDIA = BucketSpec("media", "packaged HLS/DASH renditions, thumbnails, posters", kms=True)
 LOGS = BucketSpec("logs", "access logs")
 ARTIFACTS = BucketSpec("artifacts", "search index and recommendation model artifacts")
-BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS)
+LAKE = BucketSpec("lake", "the events data lake (Parquet) and Athena query results")
+BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS, LAKE)
 
 # Object key layout. Uploaded masters notify the transcode queue; sidecars must not.
 MASTERS_PREFIX = "masters/"  # ingest: masters/<title_id>/<upload_id>/<filename>
@@ -265,7 +273,12 @@ PREWARM = QueueSpec(
     dead_letter=PREWARM_DLQ,
     max_receive_count=3,
 )
-QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE, PREWARM_DLQ, PREWARM)
+EVENTS_DLQ = QueueSpec(
+    "events-dlq",
+    "poison event records, and the event consumer's batches that kept failing",
+    retention_s=14 * 24 * 3600,
+)
+QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE, PREWARM_DLQ, PREWARM, EVENTS_DLQ)
 
 
 @dataclass(frozen=True)
@@ -284,6 +297,23 @@ NOTIFICATIONS: tuple[NotificationSpec, ...] = (MASTER_UPLOADED,)
 # --- streams ---------------------------------------------------------------------------------
 EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
 STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
+
+# --- the events data lake --------------------------------------------------------------------
+LAKE_EVENTS_PREFIX = "events/"
+"""lake: events/dt=<YYYY-MM-DD>/hour=<HH>/<file>.parquet (Firehose on AWS; the local
+consumer writes the same layout)."""
+LAKE_ERRORS_PREFIX = "errors/"
+"""lake: records Firehose could not convert to Parquet."""
+ATHENA_RESULTS_PREFIX = "athena-results/"
+LAKE_DATABASE = "events"
+"""The Glue database (physical name ``<prefix>_events``: Glue/Athena names take no dashes)."""
+LAKE_TABLE = "player_events"
+ATHENA_WORKGROUP = "analytics"
+
+
+def lake_partition(dt: str, hour: int) -> str:
+    """The folder of one hour of events: ``events/dt=2026-12-05/hour=07/``."""
+    return f"{LAKE_EVENTS_PREFIX}dt={dt}/hour={hour:02d}/"
 
 # --- keys and secrets ----------------------------------------------------------------------
 MEDIA_KEY = KeySpec("media", "media at rest and the content keys that encrypt HLS segments")
@@ -361,6 +391,13 @@ class Naming:
 
     def secret(self, spec: SecretSpec) -> str:
         return f"{self.prefix}/{spec.logical}"
+
+    def glue(self, logical: str) -> str:
+        """Glue and Athena names: underscores, as their SQL wants."""
+        return f"{self.prefix}-{logical}".replace("-", "_")
+
+    def workgroup(self, logical: str) -> str:
+        return f"{self.prefix}-{logical}"
 
 
 # --- item keys (single-table design) ------------------------------------------------------
@@ -528,3 +565,54 @@ def content_key_id(asset_version: str) -> bytes:
 def clearkey_licence_path(asset_version: str) -> str:
     """The API path that answers W3C ClearKey licence requests for an asset's DASH media."""
     return f"/licences/clearkey/{asset_version}"
+
+
+# --- analytics table -------------------------------------------------------------------------
+SESSION_ENTITY = "session"
+SESSION_SK = "SESSION"
+QOE_ENTITY = "qoe"
+TREND_ENTITY = "trend"
+
+
+def session_pk(session_id: str) -> str:
+    """A playback session's state: the event ids it saw (the dedupe window) and its totals."""
+    return f"SESSION#{session_id}"
+
+
+def qoe_pk(hour: str) -> str:
+    """One hour of per-minute QoE aggregates (``hour`` is ``YYYY-MM-DDTHH``): a dashboard
+    reads an hour with one query."""
+    return f"QOE#{hour}"
+
+
+def qoe_sk(minute: str, title_id: str, cdn: str, territory: str, device: str) -> str:
+    """One minute (``YYYY-MM-DDTHH:MM``) of one title on one CDN, territory and device."""
+    return f"{minute}#{title_id}#{cdn}#{territory}#{device}"
+
+
+def trend_pk(territory: str, epoch: int) -> str:
+    """A territory's time-decayed play counts in one decay epoch (see events.trending)."""
+    return f"TREND#{territory}#{epoch}"
+
+
+# --- metrics (CloudWatch, written as Powertools EMF) -----------------------------------------
+METRICS_NAMESPACE = "flixstack"
+EVENTS_SERVICE = "events"
+"""The event consumer's Powertools service name (a metric dimension, ``service``)."""
+CDN_DIMENSION = "cdn"
+"""The per-CDN QoE metrics' second dimension."""
+METRIC_EVENTS = "EventsProcessed"
+METRIC_DUPLICATES = "EventsDuplicate"
+METRIC_POISON = "EventsPoison"
+METRIC_LAG = "EventLag"
+"""ms from the API accepting an event to the consumer applying it."""
+METRIC_PLAYS = "Plays"
+"""first_frame events: playback that started (per CDN)."""
+METRIC_STARTUP = "StartupTime"
+"""ms, one value per first_frame (per CDN): p50/p95 are CloudWatch percentiles of it."""
+METRIC_WATCH = "WatchTime"
+"""ms of playback (per CDN); with ``METRIC_STALL`` it makes the rebuffer ratio."""
+METRIC_STALL = "StallTime"
+"""ms of rebuffering (per CDN)."""
+METRIC_FATAL = "FatalErrors"
+"""fatal player errors (per CDN)."""

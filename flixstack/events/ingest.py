@@ -2,8 +2,8 @@
 
 Each event is validated on its own (``schema.validate_batch``) and must name a profile of
 the caller's own account; the rest are rejected by index with their reasons, and never
-cost the valid ones their place. Accepted events go to the events stream as records
-``{"account", "received_at", "event"}`` keyed by session id (one session's events stay in
+cost the valid ones their place. Accepted events go to the events stream as flat records (the
+event's fields plus ``account`` and ``received_at``, see ``events.lake``) keyed by session id (one session's events stay in
 order on one shard). Records the stream refuses (throttled shards) are retried; if some
 still fail the whole call is a 503 and the client sends the batch again: consumers drop
 the repeats by ``event_id``.
@@ -11,7 +11,6 @@ the repeats by ``event_id``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from flixstack.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
-from flixstack.events import schema
+from flixstack.events import lake, schema
 from flixstack.viewers.models import stamp
 
 logger = logging.getLogger(__name__)
@@ -92,12 +91,9 @@ class EventIngest:
             if event.profile_id not in owned:
                 refused.append(Refused(index, event.event_id, "unknown_profile"))
                 continue
-            envelope = {
-                "account": account,
-                "received_at": received,
-                "event": event.model_dump(mode="json"),
-            }
-            records.append(Record(schema.partition_key(event), json.dumps(envelope).encode()))
+            records.append(
+                Record(schema.partition_key(event), lake.encode(account, received, event))
+            )
         self._put(records)
         return IngestReport(len(records), sorted(refused, key=lambda r: r.index))
 

@@ -50,8 +50,8 @@ def test_accepted_events_become_envelopes_keyed_by_session() -> None:
     assert [r.partition_key for r in sink.put_records] == ["s-1", "s-2"]
     envelope = json.loads(sink.put_records[0].data)
     assert envelope["account"] == "acct-1"
-    assert envelope["event"]["type"] == "session_start"
-    assert envelope["event"]["client_ts"] == "2026-12-04T19:00:00.000000Z"
+    assert envelope["type"] == "session_start"
+    assert envelope["client_ts"] == "2026-12-04T19:00:00.000000Z"
     assert envelope["received_at"].endswith("Z")
 
 
@@ -69,7 +69,7 @@ def test_invalid_and_foreign_events_are_refused_by_index_and_the_rest_kept() -> 
         (1, "e-heartbeat-2", "invalid_event"),
     ]
     assert report.rejected[1].errors[0]["loc"][-1] == "buffer_s"
-    assert [json.loads(r.data)["event"]["event_id"] for r in sink.put_records] == ["e-heartbeat-3"]
+    assert [json.loads(r.data)["event_id"] for r in sink.put_records] == ["e-heartbeat-3"]
 
 
 def test_refused_records_are_retried_until_the_stream_takes_them() -> None:
@@ -77,7 +77,7 @@ def test_refused_records_are_retried_until_the_stream_takes_them() -> None:
     report = ingest(sink, *(event("heartbeat", n) for n in range(5)))
     assert report.accepted == 5
     assert sink.calls == PUT_ATTEMPTS
-    assert sorted(json.loads(r.data)["event"]["event_id"] for r in sink.put_records) == [
+    assert sorted(json.loads(r.data)["event_id"] for r in sink.put_records) == [
         f"e-heartbeat-{n}" for n in range(5)
     ]
 
