@@ -315,6 +315,7 @@ def lake_partition(dt: str, hour: int) -> str:
     """The folder of one hour of events: ``events/dt=2026-12-05/hour=07/``."""
     return f"{LAKE_EVENTS_PREFIX}dt={dt}/hour={hour:02d}/"
 
+
 # --- keys and secrets ----------------------------------------------------------------------
 MEDIA_KEY = KeySpec("media", "media at rest and the content keys that encrypt HLS segments")
 KEYS: tuple[KeySpec, ...] = (MEDIA_KEY,)

@@ -17,15 +17,11 @@ from flixstack.api.health import HealthService
 from flixstack.auth.identity import Authenticator
 from flixstack.auth.ratelimit import RateLimiter
 from flixstack.auth.tokens import Principal
-from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.event_stream import KinesisSink
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
 from flixstack.aws.key_store import KmsContentKeys
-from flixstack.aws.object_store import ObjectStore
-from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.aws.tiering import S3MediaTiering
-from flixstack.aws.viewer_store import DynamoViewerRepository
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
@@ -36,6 +32,7 @@ from flixstack.playback import wiring
 from flixstack.playback.service import PlaybackService
 from flixstack.settings import Settings
 from flixstack.viewers.service import ViewerService
+from flixstack.viewers.wiring import viewing
 
 
 @dataclass(frozen=True)
@@ -56,19 +53,15 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
         naming = settings.naming
-        titles = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
-        store = ObjectStore(clients.s3)
-        snapshots = S3SnapshotStore(titles, store, naming.bucket(spec.ARTIFACTS))
-        cache = CatalogCache(snapshots, settings.catalog_refresh_s)
+        seen = viewing(settings, clients)
+        titles, store, snapshots, cache = seen.titles, seen.store, seen.snapshots, seen.cache
         admin = CatalogAdmin(
             titles,
             CatalogPublisher(titles, snapshots, cache),
             S3MediaTiering(clients.s3, naming.bucket(spec.MEDIA)),
             on_visible=wiring.prewarm_requests(settings, clients).published,
         )
-        view = CatalogView(cache, settings.media_base_url)
-        viewer_store = DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb)
-        viewers = ViewerService(viewer_store, cache, view)
+        view, viewer_store, viewers = seen.view, seen.viewer_store, seen.viewers
         delivery = wiring.delivery(settings, clients)
         return cls(
             settings=settings,

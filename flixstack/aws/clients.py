@@ -65,6 +65,12 @@ class AwsClients:
     def endpoint(self) -> str | None:
         return self.settings.endpoint
 
+    def credentials(self) -> Any:
+        """The session's current credentials (botocore ReadOnlyCredentials), or None; for
+        clients that are not boto3's (DuckDB reading the lake)."""
+        found = self._session.get_credentials()
+        return found.get_frozen_credentials() if found is not None else None
+
     def client(self, service: str) -> Any:
         """An untyped client for a service without a typed accessor below."""
         with self._lock:

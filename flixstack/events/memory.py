@@ -1,0 +1,74 @@
+"""In-process stand-ins for the consumer's stores: what the consumer's unit tests and the
+in-process benchmark run it against (measuring the consumer itself, not a database)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flixstack.events import qoe
+from flixstack.events.consumer import DeadLetter, TrendKey
+from flixstack.events.sessions import QoeKey, Session
+from flixstack.viewers.models import HeartbeatBatch, ProgressReport
+
+
+@dataclass
+class MemoryAnalyticsStore:
+    stored: dict[str, Session] = field(default_factory=dict)
+    minutes: dict[QoeKey, qoe.Aggregate] = field(default_factory=dict)
+    counters: dict[TrendKey, float] = field(default_factory=dict)
+
+    def sessions(self, session_ids: Sequence[str]) -> dict[str, Session]:
+        return {
+            sid: copy.deepcopy(self.stored[sid]) for sid in session_ids if sid in self.stored
+        }
+
+    def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
+        refused = []
+        for session in sessions:
+            held = self.stored.get(session.session_id)
+            if (held.version if held else 0) != session.version:
+                refused.append(session.session_id)
+                continue
+            session.version += 1
+            self.stored[session.session_id] = copy.deepcopy(session)
+        return refused
+
+    def add_qoe(self, sums: Mapping[QoeKey, qoe.Aggregate]) -> None:
+        for key, aggregate in sums.items():
+            self.minutes.setdefault(key, qoe.Aggregate()).add(aggregate)
+
+    def add_trending(self, counters: Mapping[TrendKey, float]) -> None:
+        for key, weight in counters.items():
+            self.counters[key] = self.counters.get(key, 0.0) + weight
+
+
+@dataclass
+class MemoryProgress:
+    """Records what the consumer asks progress to apply."""
+
+    calls: list[tuple[str, str, str, HeartbeatBatch]] = field(default_factory=list)
+
+    def record(
+        self, account: str, profile_id: str, batch: HeartbeatBatch, *, territory: str
+    ) -> ProgressReport:
+        self.calls.append((account, profile_id, territory, batch))
+        return ProgressReport(applied=len(batch.heartbeats))
+
+
+@dataclass
+class MemoryDeadLetters:
+    letters: list[DeadLetter] = field(default_factory=list)
+
+    def send(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters += letters
+
+
+@dataclass
+class MemoryLake:
+    files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def write(self, rows: Sequence[dict[str, Any]], name: str) -> None:
+        self.files[name] = list(rows)
