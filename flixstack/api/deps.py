@@ -17,6 +17,7 @@ from flixstack.api.health import HealthService
 from flixstack.auth.identity import Authenticator
 from flixstack.auth.ratelimit import RateLimiter
 from flixstack.auth.tokens import Principal
+from flixstack.aws.analytics_store import DynamoAnalyticsStore
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.event_stream import KinesisSink
 from flixstack.aws.job_store import DynamoJobRepository, DynamoUploadRepository
@@ -26,6 +27,7 @@ from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.service import CatalogAdmin, CatalogView
 from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
+from flixstack.events.dashboard import QoeDashboard
 from flixstack.events.ingest import EventIngest
 from flixstack.media.uploads import IngestService
 from flixstack.playback import wiring
@@ -49,6 +51,7 @@ class Services:
     viewers: ViewerService
     playback: PlaybackService
     events: EventIngest
+    qoe: QoeDashboard
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -93,6 +96,7 @@ class Services:
                 delivery,
             ),
             events=EventIngest(KinesisSink(naming.stream(spec.EVENTS), clients.kinesis), viewers),
+            qoe=QoeDashboard(DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb)),
         )
 
 
@@ -126,6 +130,10 @@ async def _viewers(request: Request) -> ViewerService:
 
 async def _events(request: Request) -> EventIngest:
     return _services(request).events
+
+
+async def _qoe(request: Request) -> QoeDashboard:
+    return _services(request).qoe
 
 
 async def _playback(request: Request) -> PlaybackService:
@@ -205,6 +213,7 @@ IngestDep = Annotated[IngestService, Depends(_ingest)]
 ViewersDep = Annotated[ViewerService, Depends(_viewers)]
 PlaybackDep = Annotated[PlaybackService, Depends(_playback)]
 EventsDep = Annotated[EventIngest, Depends(_events)]
+QoeDep = Annotated[QoeDashboard, Depends(_qoe)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

@@ -21,9 +21,7 @@ class MemoryAnalyticsStore:
     counters: dict[TrendKey, float] = field(default_factory=dict)
 
     def sessions(self, session_ids: Sequence[str]) -> dict[str, Session]:
-        return {
-            sid: copy.deepcopy(self.stored[sid]) for sid in session_ids if sid in self.stored
-        }
+        return {sid: copy.deepcopy(self.stored[sid]) for sid in session_ids if sid in self.stored}
 
     def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
         refused = []

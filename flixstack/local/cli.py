@@ -218,7 +218,7 @@ def up(
     ] = None,
 ) -> None:
     """Run the whole platform locally: emulator, resources, a seeded catalog, API, worker,
-    and two CDN edges. Ctrl-C stops everything."""
+    event consumer and two CDN edges. Ctrl-C stops everything."""
     exit_with_parent(signal.SIGTERM)  # if `make` or a shell above us dies, shut down cleanly
     parent = ParentWatch()
     stop = threading.Event()
@@ -290,6 +290,12 @@ def up(
             "worker",
             [sys.executable, "-m", "flixstack.media.worker", "poll"],
             env={**env, "FLIXSTACK_PREWARM_IN_WORKER": "true"},  # it warms the edges too
+            ready=lambda: True,
+        )
+        supervisor.start(
+            "events",
+            [sys.executable, "-m", "flixstack.local.events"],
+            env=env,
             ready=lambda: True,
         )
         _print_urls(api_url, edges, endpoint, supervisor, accounts, state_dir)
@@ -434,6 +440,15 @@ def edge_command(
         console.print(f"[red]{exc.message}[/] (run `flixstack bootstrap` first?)")
         raise typer.Exit(1) from exc
     uvicorn.run(edge_app, host=host, port=port, log_level="info")
+
+
+@app.command()
+def events() -> None:
+    """Run the player-event consumer against the stream at AWS_ENDPOINT_URL: what the Lambda
+    event source mapping does on AWS (progress, QoE minutes, trending, the Parquet lake)."""
+    from flixstack.local import events as local_events
+
+    local_events.main()
 
 
 @app.command()

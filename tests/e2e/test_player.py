@@ -27,6 +27,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.harness import CHROMIUM, CHROMIUM_ARGS
 from flixstack.api.routers.playback import PROFILE_HEADER
+from flixstack.events.dashboard import histogram
+from flixstack.events.qoe import bucket_of
 from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import FLIXSTACK, Platform, listening, start_platform, wait_until_closed
 from tests.e2e.test_up import sign_in, up_command
@@ -104,6 +106,11 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
 
 
 @pytest.fixture(scope="module")
+def admin_token(stage: Stage, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return sign_in(stage.platform, tmp_path_factory.mktemp("admin"), "admin@flixstack.local")
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -143,6 +150,15 @@ def state(page: Page) -> dict[str, Any]:
             " (k, v) => k === 'hls' || k === 'dash' ? undefined : v))"
         )
     )
+
+
+def eventually(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
 
 
 def wait_playing_past(page: Page, seconds: float, timeout_ms: float = 60_000) -> None:
@@ -204,14 +220,18 @@ def test_plays_to_the_first_frame_and_advances(stage: Stage, page: Page) -> None
     options = page.locator("#quality option").all_inner_texts()
     assert options[0] == "Auto"
     assert len(options) == 1 + len(stage.renditions)
-    # pause (the player reports its position), reload: it resumes where it stopped
+    # pause (the player sends its position as an event; the consumer applies it to the
+    # profile's progress), reload: it resumes where it stopped
     paused = page.evaluate(
         "() => { const v = document.getElementById('video'); v.pause(); return v.currentTime; }"
     )
     page.wait_for_function("() => window.flixstack.heartbeats > 0")
-    progress = httpx.get(
-        f"{stage.platform.url}/profiles/{stage.profile_id}/progress/{stage.title_id}",
-        headers={"Authorization": f"Bearer {stage.token}"},
+    progress = eventually(
+        lambda: httpx.get(
+            f"{stage.platform.url}/profiles/{stage.profile_id}/progress/{stage.title_id}",
+            headers={"Authorization": f"Bearer {stage.token}"},
+        ),
+        lambda r: r.status_code == 200 and abs(r.json()["position_s"] - paused) <= 0.5,
     )
     assert progress.status_code == 200, progress.text
     assert progress.json()["position_s"] == pytest.approx(paused, abs=0.5)
@@ -219,6 +239,40 @@ def test_plays_to_the_first_frame_and_advances(stage: Stage, page: Page) -> None
     page.wait_for_function("() => window.flixstack && window.flixstack.firstFrameMs !== null")
     assert state(page)["grant"]["resume_position_s"] == pytest.approx(paused, abs=0.5)
     wait_playing_past(page, paused + 1)
+
+
+def test_a_play_shows_in_the_qoe_dashboard_with_its_startup_time(
+    stage: Stage, page: Page, admin_token: str
+) -> None:
+    """The player's events go through Kinesis and the consumer into the per-minute QoE
+    aggregates: the dashboard's report counts one more play of the title, in the startup
+    bar of this play's first-frame time, and its page draws it."""
+    admin = {"Authorization": f"Bearer {admin_token}"}
+
+    def bars() -> list[int]:
+        answer = httpx.get(
+            f"{stage.platform.url}/admin/qoe/report",
+            params={"minutes": 60, "title": stage.title_id},
+            headers=admin,
+        )
+        assert answer.status_code == 200, answer.text
+        return [bar["plays"] for bar in answer.json()["startup_histogram"]]
+
+    before = bars()
+    page.goto(stage.player_url(stage.new_profile("QoE")))
+    page.wait_for_function("() => window.flixstack && window.flixstack.firstFrameMs !== null")
+    first_frame_ms = state(page)["firstFrameMs"]
+    after = eventually(bars, lambda now: sum(now) > sum(before))
+    # the bar this play's time falls in (as the consumer's sketch buckets it)
+    [own] = [n for n, bar in enumerate(histogram({bucket_of(first_frame_ms): 1})) if bar.plays]
+    assert sum(after) == sum(before) + 1
+    assert after[own] == before[own] + 1
+
+    page.goto(f"{stage.platform.url}/admin/qoe#token={admin_token}")
+    page.wait_for_function("() => document.querySelector('#startup-histogram svg rect')")
+    assert int(page.locator('[data-metric="plays"] b').inner_text()) >= sum(after)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "qoe-dashboard.png"), full_page=True)
 
 
 # dash.js logs at error level that the page gave it no keys of its own (it then asks the

@@ -2,13 +2,17 @@
 // The access token comes from localStorage["flixstack.access_token"] (or #token=...).
 // It asks POST /playback for a grant (ranked CDNs, signed cookies, key URI, resume point),
 // plays HLS with hls.js through the first CDN, fails over to the next one when a request
-// errors, offers a quality menu, and sends progress heartbeats. With &format=dash it plays
+// errors, offers a quality menu, and sends player events (POST /events: session start,
+// first frame, heartbeats, stalls, bit rate switches, errors, the end), from which the
+// event consumer keeps progress and QoE. With &format=dash it plays
 // the DASH manifest with dash.js instead (CENC media through EME ClearKey, licensed by the
 // API), from the first CDN.
 "use strict";
 
 (function () {
   const HEARTBEAT_MS = 10000;
+  const FLUSH_MS = 5000;
+  const EVENT_BATCH = 50;
   const START_ESTIMATE_BPS = 1000000;
   const START_MARGIN = 0.7; // hls.js's abrBandWidthUpFactor
   const params = new URLSearchParams(location.search);
@@ -25,12 +29,16 @@
   const state = {
     grant: null, cdn: null, cdnIndex: 0, failovers: [], startedAt: performance.now(),
     firstFrameMs: null, stalls: 0, stallMs: 0, levelSwitches: [], heartbeats: 0, errors: [],
-    key: null,
+    key: null, events: [], eventsSent: 0,
   };
   window.flixstack = state;
   let keyBytes = null; // the prefetched key, once here
 
-  function fail(message) {
+  function fail(message, code) {
+    if (code !== undefined) {
+      emit("error", { code, fatal: true, message: message.slice(0, 500) });
+      end("error");
+    }
     errorBox.hidden = false;
     errorBox.textContent = message;
     status.textContent = "error";
@@ -141,21 +149,77 @@
       .then((data) => { keyBytes = data; return data; });
   }
 
-  // --- progress heartbeats (the viewers API merges them, latest client time wins) ---
-  function heartbeat() {
+  // --- player events (POST /events): QoE, and progress through the event consumer ---
+  // Queued and sent every few seconds in one batch; the first frame and the end at once.
+  const sessionId = crypto.randomUUID();
+  const sessionStartedAt = new Date();
+  let pending = [];
+
+  function emit(type, fields, now) {
     const grant = state.grant;
-    if (!grant || !video.duration || video.currentTime === 0) return;
-    state.heartbeats += 1;
-    api("/profiles/" + encodeURIComponent(profile) + "/progress", {
+    if (!grant) return;
+    pending.push(Object.assign({
+      type, event_id: crypto.randomUUID(), session_id: sessionId, profile_id: profile,
+      title_id: grant.title_id, episode_id: grant.episode_id, asset_version: grant.asset_version,
+      cdn: state.cdn, territory: grant.territory, device: "web",
+      client_ts: (now || new Date()).toISOString(),
+    }, fields || {}));
+    state.events.push(type);
+    if (pending.length >= EVENT_BATCH) flush();
+  }
+
+  function flush() {
+    if (!pending.length) return;
+    const events = pending;
+    pending = [];
+    api("/events", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ heartbeats: [{
-        event_id: crypto.randomUUID(), title_id: grant.title_id, episode_id: grant.episode_id,
-        position_s: video.currentTime, duration_s: video.duration,
-        client_ts: new Date().toISOString(), device: "web",
-      }] }),
-      keepalive: true,
-    }).catch(() => {});
+      body: JSON.stringify({ events }),
+      keepalive: true, // the last batch still goes out as the page closes
+    }).then((response) => {
+      if (response.status === 202) { state.eventsSent += events.length; return; }
+      if (response.status >= 500) pending = events.concat(pending); // the stream was busy: again
+      else state.errors.push("events:" + response.status);
+    }, () => { pending = events.concat(pending); });
+  }
+
+  // the rendition playing now, in bits per second
+  function bitrate() {
+    if (state.hls && state.hls.currentLevel >= 0) return state.hls.levels[state.hls.currentLevel].bitrate;
+    if (state.dash) {
+      const playing = state.dash.getCurrentRepresentationForType("video");
+      if (playing) return playing.bandwidth;
+    }
+    return 0;
+  }
+
+  function buffered() {
+    const ranges = video.buffered;
+    for (let i = 0; i < ranges.length; i += 1) {
+      if (ranges.start(i) <= video.currentTime && video.currentTime <= ranges.end(i)) {
+        return ranges.end(i) - video.currentTime;
+      }
+    }
+    return 0;
+  }
+
+  function heartbeat() {
+    if (!state.grant || !video.duration || video.currentTime === 0) return;
+    state.heartbeats += 1;
+    emit("heartbeat", {
+      position_s: video.currentTime, duration_s: video.duration, bitrate_bps: bitrate(),
+      buffer_s: buffered(),
+    });
+  }
+
+  let ended = false;
+  function end(reason) {
+    if (ended || !state.grant) return;
+    ended = true;
+    heartbeat();
+    emit("session_end", { position_s: video.currentTime, reason });
+    flush();
   }
 
   // levels: [{height, bitrate}] in the player's own order; choose(index, -1 for Auto)
@@ -169,28 +233,48 @@
     quality.addEventListener("change", () => choose(Number(quality.value)));
   }
 
-  function switched(height) {
+  let lastBitrate = null;
+  function switched(height, toBps) {
     state.levelSwitches.push({ height, at: video.currentTime });
+    if (lastBitrate !== null && lastBitrate !== toBps) {
+      emit("bitrate_switch", { position_s: video.currentTime, from_bps: lastBitrate, to_bps: toBps, height });
+    }
+    lastBitrate = toBps;
   }
 
-  // Stalls, the first frame and heartbeats: the same whichever library plays
+  // Stalls, the first frame, heartbeats and the end: the same whichever library plays
   function watch() {
+    emit("session_start", {}, sessionStartedAt);
     let stalledAt = null;
     video.addEventListener("waiting", () => {
-      if (state.firstFrameMs !== null) { state.stalls += 1; stalledAt = performance.now(); }
+      if (state.firstFrameMs !== null && stalledAt === null && !video.seeking) {
+        state.stalls += 1;
+        stalledAt = performance.now();
+        emit("stall_start", { position_s: video.currentTime });
+      }
     });
     video.addEventListener("playing", () => {
-      if (stalledAt !== null) { state.stallMs += performance.now() - stalledAt; stalledAt = null; }
+      if (stalledAt !== null) {
+        const stalled = performance.now() - stalledAt;
+        state.stallMs += stalled;
+        stalledAt = null;
+        emit("stall_end", { position_s: video.currentTime, stall_ms: stalled });
+      }
       status.textContent = "playing from " + state.cdn;
     });
     const firstFrame = () => {
-      if (state.firstFrameMs === null) state.firstFrameMs = performance.now() - state.startedAt;
+      if (state.firstFrameMs !== null) return;
+      state.firstFrameMs = performance.now() - state.startedAt;
+      emit("first_frame", { startup_ms: state.firstFrameMs });
+      flush();
     };
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
     else video.addEventListener("playing", firstFrame, { once: true });
-    video.addEventListener("pause", heartbeat);
-    video.addEventListener("ended", heartbeat);
+    video.addEventListener("pause", () => { heartbeat(); flush(); });
+    video.addEventListener("ended", () => end("ended"));
+    window.addEventListener("pagehide", () => end("exit"));
     setInterval(heartbeat, HEARTBEAT_MS);
+    setInterval(flush, FLUSH_MS);
   }
 
   function script(src) {
@@ -224,7 +308,7 @@
     player.on(dashjs.MediaPlayer.events.ERROR, (event) => {
       const error = event.error || {};
       state.errors.push("dash:" + (error.code || "") + ":" + (error.message || ""));
-      fail("playback failed: " + (error.message || error.code));
+      fail("playback failed: " + (error.message || error.code), "dash." + (error.code || "error"));
     });
     player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
       const levels = player.getRepresentationsByType("video").map((r) => ({
@@ -236,7 +320,9 @@
       });
     });
     player.on(dashjs.MediaPlayer.events.QUALITY_CHANGE_RENDERED, (event) => {
-      if (event.mediaType === "video") switched(event.newRepresentation.height);
+      if (event.mediaType === "video") {
+        switched(event.newRepresentation.height, event.newRepresentation.bandwidth);
+      }
     });
     watch();
     player.initialize(video, grant.cdns[0].dash_url, true, grant.resume_position_s || 0);
@@ -301,11 +387,14 @@
     hls.on(Hls.Events.MANIFEST_PARSED, () => menu(hls.levels, (index) => {
       hls.currentLevel = index;
     }));
-    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => switched(hls.levels[data.level].height));
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
+      switched(hls.levels[data.level].height, hls.levels[data.level].bitrate);
+    });
     hls.on(Hls.Events.ERROR, (_event, data) => {
       const code = data.response && data.response.code !== undefined ? ":" + data.response.code : "";
       state.errors.push(data.type + ":" + data.details + code + (data.fatal ? ":fatal" : ""));
-      if (data.fatal) fail("playback failed: " + data.details);
+      if (data.fatal) fail("playback failed: " + data.details, data.details);
+      else emit("error", { code: data.details, fatal: false });
     });
     watch();
     if (state.key) {
