@@ -44,16 +44,17 @@ def bucket_value(index: int) -> float:
 
 
 def quantile(buckets: Mapping[int, int], q: float) -> float | None:
-    """The q-quantile (0..1) of a sketch, None when it is empty: the bucket that holds the
-    value of rank ``q * (n - 1)``, as the exact (lower) quantile would pick it."""
+    """The q-quantile (0..1) of a sketch by nearest rank (the value at rank
+    ``ceil(q * n)``, 1-based: the smallest value at least ``q`` of all are at or below),
+    None when it is empty."""
     total = sum(buckets.values())
     if total == 0:
         return None
-    rank = q * (total - 1)
+    rank = max(1, math.ceil(q * total))
     seen = 0
     for index in sorted(buckets):
         seen += buckets[index]
-        if seen > rank:
+        if seen >= rank:
             return bucket_value(index)
     return bucket_value(max(buckets))
 

@@ -10,7 +10,7 @@
 
   const fmt = {
     ms: (v) => (v == null ? "–" : v >= 1000 ? (v / 1000).toFixed(2) + " s" : Math.round(v) + " ms"),
-    pct: (v) => (v == null ? "–" : (100 * v).toFixed(2) + " %"),
+    pct: (v) => (v == null ? "–" : (100 * v).toFixed(v && v < 0.001 ? 3 : 2) + " %"),
     bps: (v) => (v == null ? "–" : (v / 1e6).toFixed(2) + " Mb/s"),
     score: (v) => (v == null ? "–" : v.toFixed(1)),
     n: (v) => String(v),
@@ -51,7 +51,8 @@
 
   function bars(target, items, label, value, yLabel, color) {
     if (!items.length || items.every((i) => !value(i))) return empty(target);
-    const max = Math.max(...items.map(value)) * 1.1;
+    const top = Math.max(...items.map(value));
+    const max = top < 2 ? 2 : Math.ceil(top * 1.1 / 2) * 2; // whole numbers at half and top
     const { svg, y } = frame(target, max, yLabel);
     const step = (W - PAD.left - PAD.right) / items.length;
     items.forEach((item, i) => {
@@ -63,10 +64,10 @@
     });
   }
 
-  function line(target, points, yLabel, color) {
+  function line(target, points, yLabel, color, floor) {
     const known = points.filter((p) => p.v != null);
     if (!known.length) return empty(target);
-    const max = Math.max(...known.map((p) => p.v), 1e-9) * 1.1;
+    const max = Math.max(...known.map((p) => p.v), floor) * 1.1;
     const { svg, y } = frame(target, max, yLabel);
     const span = Math.max(points.length - 1, 1);
     const x = (i) => PAD.left + ((W - PAD.left - PAD.right) * i) / span;
@@ -134,15 +135,15 @@
     bars(
       document.getElementById("startup-histogram"),
       report.startup_histogram,
-      (b) => (b.upper_ms == null ? ">10s" : "≤" + fmt.ms(b.upper_ms).replace(" ", "")),
+      (b) => (b.upper_ms == null ? "more" : b.upper_ms >= 1000 ? b.upper_ms / 1000 + "s" : String(b.upper_ms)),
       (b) => b.plays,
       (v) => String(Math.round(v)),
       "#4f9dde"
     );
     const minutes = report.minutes.map((m) => ({ label: m.minute, v: m.rebuffer_ratio }));
-    line(document.getElementById("rebuffer-timeline"), minutes, fmt.pct, "#e0823d");
+    line(document.getElementById("rebuffer-timeline"), minutes, fmt.pct, "#e0823d", 0.01);
     const startups = report.minutes.map((m) => ({ label: m.minute, v: m.startup_p95_ms }));
-    line(document.getElementById("startup-timeline"), startups, fmt.ms, "#4fbf7a");
+    line(document.getElementById("startup-timeline"), startups, fmt.ms, "#4fbf7a", 1000);
     table(document.getElementById("by-cdn"), report.by_cdn);
     table(document.getElementById("by-territory"), report.by_territory);
     table(document.getElementById("by-title"), report.top_titles);

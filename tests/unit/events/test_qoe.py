@@ -18,7 +18,7 @@ def test_sketch_quantiles_are_within_the_relative_accuracy_of_the_exact_ones(q: 
     aggregate = qoe.Aggregate()
     for value in values:
         aggregate.add_startup(value)
-    exact = float(np.quantile(values, q, method="lower"))
+    exact = float(np.quantile(values, q, method="inverted_cdf"))  # nearest rank
     estimate = qoe.quantile(aggregate.sketch, q)
     assert estimate is not None
     assert abs(estimate - exact) <= qoe.RELATIVE_ACCURACY * exact
@@ -33,6 +33,15 @@ def test_sketches_merge_to_the_sketch_of_all_values() -> None:
     assert merged.sketch == both.sketch
     assert merged.plays == 6
     assert merged.startup_ms == pytest.approx(both.startup_ms)
+
+
+def test_p95_of_few_plays_is_the_worst_of_them() -> None:
+    few = qoe.Aggregate()
+    for value in (206.0, 273.0, 600.0):
+        few.add_startup(value)
+    summary = few.summary()
+    assert summary.startup_p50_ms == pytest.approx(273, rel=qoe.RELATIVE_ACCURACY)
+    assert summary.startup_p95_ms == pytest.approx(600, rel=qoe.RELATIVE_ACCURACY)
 
 
 def test_a_single_value_is_its_own_percentile_and_empty_has_none() -> None:
