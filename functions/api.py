@@ -7,10 +7,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
+from flixstack import spec
 from flixstack.api.app import create_app
 
 logger = Logger(service="api")
-metrics = Metrics(namespace="flixstack", service="api")
+metrics = Metrics(namespace=spec.METRICS_NAMESPACE, service="api")
 tracer = Tracer(service="api")
 asgi = Mangum(create_app(), lifespan="off")
 

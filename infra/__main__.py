@@ -12,12 +12,15 @@ import pulumi_aws as aws  # noqa: E402
 
 from flixstack import spec  # noqa: E402
 from infra import outputs, packaging  # noqa: E402
+from infra.components.alerting import Alerting, AlertingArgs  # noqa: E402
+from infra.components.analytics import Analytics, AnalyticsArgs  # noqa: E402
 from infra.components.api import Api, ApiArgs  # noqa: E402
 from infra.components.cdn import Cdn, CdnArgs  # noqa: E402
 from infra.components.data import Data, DataArgs  # noqa: E402
 from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
 from infra.components.identity import Identity, IdentityArgs  # noqa: E402
 from infra.components.messaging import Messaging, MessagingArgs  # noqa: E402
+from infra.components.observability import Observability, ObservabilityArgs  # noqa: E402
 from infra.components.prewarming import (  # noqa: E402
     Prewarming,
     PrewarmingArgs,
@@ -91,6 +94,13 @@ cdn = Cdn(
     ),
 )
 data = Data("data", DataArgs(naming=naming, deletion_protection=config.deletion_protection))
+# Every alarm notifies this topic; it comes before the components that make alarms.
+alerting = Alerting(
+    "alerting",
+    AlertingArgs(
+        naming=naming, account_id=account_id, region=config.region, email=config.alarm_email
+    ),
+)
 messaging = Messaging(
     "messaging",
     MessagingArgs(
@@ -98,6 +108,7 @@ messaging = Messaging(
         account_id=account_id,
         bucket_names=storage.bucket_names,
         bucket_arns=storage.bucket_arns,
+        alarm_actions=[alerting.topic_arn],
     ),
 )
 identity = Identity(
@@ -203,6 +214,40 @@ prewarming = Prewarming(
         concurrency=config.prewarm_concurrency,
     ),
 )
+analytics = Analytics(
+    "analytics",
+    AnalyticsArgs(
+        naming=naming,
+        account_id=account_id,
+        region=config.region,
+        code=code,
+        layer_arn=python.layer_arn,
+        architecture=config.lambda_architecture,
+        environment=runtime_environment,
+        stream_arn=messaging.stream_arns[spec.EVENTS.logical],
+        table_arns=data.table_arns,
+        bucket_names=storage.bucket_names,
+        bucket_arns=storage.bucket_arns,
+        dead_letter_arn=messaging.queue_arns[spec.EVENTS_DLQ.logical],
+        log_retention_days=config.log_retention_days,
+        query_limit_gib=config.athena_query_limit_gib,
+        force_destroy=config.force_destroy,
+    ),
+)
+observability = Observability(
+    "observability",
+    ObservabilityArgs(
+        naming=naming,
+        region=config.region,
+        alarm_topic_arn=alerting.topic_arn,
+        cloudfront_alarm_topic_arn=alerting.cloudfront_topic_arn,
+        api_id=api.api_id,
+        queue_names=messaging.queue_names,
+        consumer_function_name=analytics.function_name,
+        distribution_ids=cdn.distribution_ids,
+        api_latency_p99_ms=config.api_latency_p99_ms,
+    ),
+)
 
 pulumi.export(outputs.STAGE, naming.stage)
 pulumi.export(outputs.REGION, config.region)
@@ -236,3 +281,10 @@ pulumi.export(
     outputs.MEDIA_REPLICA_BUCKET,
     storage.media_replica.bucket_name if storage.media_replica else None,
 )
+pulumi.export(outputs.EVENTS_FUNCTION, analytics.function_name)
+pulumi.export(outputs.LAKE_DELIVERY_STREAM, analytics.delivery_stream_name)
+pulumi.export(outputs.LAKE_DATABASE, analytics.glue_database)
+pulumi.export(outputs.LAKE_TABLE, analytics.glue_table)
+pulumi.export(outputs.ATHENA_WORKGROUP, analytics.workgroup_name)
+pulumi.export(outputs.ALARM_TOPIC_ARN, alerting.topic_arn)
+pulumi.export(outputs.DASHBOARD, observability.dashboard_name)

@@ -99,6 +99,13 @@ class StackConfig:
     prewarm_concurrency: int = 5
     """Reserved concurrency of the pre-warming Lambda and maximum concurrency of the prewarm
     queue's event-source mapping (at least 2)."""
+    # --- observability and analytics -----------------------------------------------------------
+    alarm_email: str | None = None
+    """Where alarm notifications are mailed (the address must confirm); None: nobody."""
+    api_latency_p99_ms: int = 1000
+    """The API's p99 latency above which its alarm fires."""
+    athena_query_limit_gib: int = 10
+    """The most data one query of the analytics Athena workgroup may scan."""
 
     def __post_init__(self) -> None:
         if self.ingest_glacier_days < 1:
@@ -130,6 +137,7 @@ class StackConfig:
             )
         self._check_cdn()
         self._check_prewarm()
+        self._check_observability()
 
     def _check_cdn(self) -> None:
         names = [cdn.name for cdn in self.cdns]
@@ -192,6 +200,14 @@ class StackConfig:
             raise ValueError("flixstack:prewarmNewDays must be at least 0")
         if not 2 <= self.prewarm_concurrency <= 1000:
             raise ValueError("flixstack:prewarmConcurrency must be 2-1000")
+
+    def _check_observability(self) -> None:
+        if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
+            raise ValueError("flixstack:alarmEmail must be an e-mail address")
+        if self.api_latency_p99_ms <= 0:
+            raise ValueError("flixstack:apiLatencyP99Ms must be positive")
+        if not 1 <= self.athena_query_limit_gib <= 1024:
+            raise ValueError("flixstack:athenaQueryLimitGib must be 1-1024")
 
     def naming(self, bucket_suffix: str) -> Naming:
         return Naming(self.stage, bucket_suffix)
@@ -259,6 +275,11 @@ class StackConfig:
             prewarm_concurrency=config.get_int(
                 "prewarmConcurrency", default["prewarm_concurrency"]
             ),
+            alarm_email=config.get("alarmEmail"),
+            api_latency_p99_ms=config.get_int("apiLatencyP99Ms", default["api_latency_p99_ms"]),
+            athena_query_limit_gib=config.get_int(
+                "athenaQueryLimitGib", default["athena_query_limit_gib"]
+            ),
         )
 
 
@@ -272,6 +293,7 @@ def _geo_restriction(value: Any) -> GeoRestriction | None:
     return GeoRestriction(type=value.get("type"), locations=tuple(value.get("locations") or ()))
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
 

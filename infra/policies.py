@@ -82,16 +82,17 @@ def logs_bucket_policy(bucket_arn: str, account_id: str) -> str:
     )
 
 
-def assume_role_policy(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        },
-        sort_keys=True,
-    )
+def assume_role_policy(service: str, external_id: str | None = None) -> str:
+    """``service`` may assume the role; with ``external_id`` (the account id, as Firehose
+    passes it) only on behalf of that account."""
+    statement: Statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if external_id is not None:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 TABLE_READ_WRITE = (
@@ -202,6 +203,18 @@ def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 
 
+def account_uses_key(account_id: str) -> Statement:
+    """The default key policy statement: the account administers and uses the key
+    through IAM (without it, nobody could manage the key)."""
+    return {
+        "Sid": "AccountUsesIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(account_id)},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def cloudfront_reads(bucket_arn: str, distribution_arns: Sequence[str]) -> Statement:
     """CloudFront (origin access control) may read published titles, on behalf of exactly
     these distributions (``aws:SourceArn``): no other distribution, in any account."""
@@ -228,13 +241,7 @@ def media_key_policy(account_id: str, distribution_arns: Sequence[str]) -> str:
     (the default key policy), and CloudFront may decrypt the SSE-KMS objects it reads
     through origin access control, on behalf of exactly these distributions."""
     return document(
-        {
-            "Sid": "AccountUsesIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(account_id)},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        account_uses_key(account_id),
         {
             "Sid": "CloudFrontDecryptsMedia",
             "Effect": "Allow",
@@ -487,4 +494,145 @@ def ecr_lifecycle_policy(*, keep_images: int, untagged_days: int) -> str:
             ]
         },
         sort_keys=True,
+    )
+
+
+# --- events: the stream's consumer and the data lake -----------------------------------------
+STREAM_CONSUME = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+"""What a Lambda event source mapping reads a Kinesis stream with (shared throughput)."""
+ANALYTICS_ACCESS = (
+    "dynamodb:BatchGetItem",  # the batch's stored sessions
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",  # sessions, as of their version
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",  # ADDs to the QoE sums and trending counters
+)
+CATALOG_READ = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")
+
+
+def events_consumer_policy(
+    *,
+    stream_arn: str,
+    analytics_table_arn: str,
+    viewers_table_arn: str,
+    catalog_table_arn: str,
+    artifacts_bucket_arn: str,
+    dead_letter_arn: str,
+    log_group_arn: str,
+) -> str:
+    """The events stream's consumer Lambda: reads the stream (its event source mapping,
+    which also sends the metadata of batches it gives up on to the dead-letter queue),
+    keeps sessions, QoE sums and trending in the analytics table, records viewing progress
+    and history in the viewers table as the progress route does, reads the catalog (its
+    snapshot pointer, and the snapshot under ``catalog/`` of the artifacts bucket), and
+    sends poison records to the dead-letter queue. Its metrics are EMF log lines."""
+    return document(
+        logs(log_group_arn),
+        allow("ReadStream", STREAM_CONSUME, [stream_arn]),
+        allow("Analytics", ANALYTICS_ACCESS, [analytics_table_arn]),
+        allow("Progress", TASK_TABLE_ACCESS, [viewers_table_arn]),
+        allow("Catalog", CATALOG_READ, [catalog_table_arn]),
+        allow(
+            "CatalogSnapshots",
+            ["s3:GetObject"],
+            [f"{artifacts_bucket_arn}/{spec.CATALOG_ARTIFACTS_PREFIX}*"],
+        ),
+        allow("DeadLetters", ["sqs:GetQueueUrl", "sqs:SendMessage"], [dead_letter_arn]),
+        tracing(),
+    )
+
+
+LAKE_WRITE = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
+
+
+def lake_delivery_policy(
+    *,
+    stream_arn: str,
+    bucket_arn: str,
+    glue_catalog_arn: str,
+    glue_database_arn: str,
+    glue_table_arn: str,
+    log_stream_arn: str,
+) -> str:
+    """The Firehose delivery stream's role: reads the events stream, looks up the Glue
+    table's schema to convert records to Parquet, writes under ``events/`` (and the records
+    it could not convert under ``errors/``) of the lake bucket and logs delivery errors."""
+    return document(
+        allow(
+            "ReadStream",
+            [
+                "kinesis:DescribeStream",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            ],
+            [stream_arn],
+        ),
+        allow(
+            "LakeBucket",
+            ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            [bucket_arn],
+        ),
+        allow(
+            "LakeObjects",
+            LAKE_WRITE,
+            [
+                f"{bucket_arn}/{spec.LAKE_EVENTS_PREFIX}*",
+                f"{bucket_arn}/{spec.LAKE_ERRORS_PREFIX}*",
+            ],
+        ),
+        allow(
+            "Schema",
+            ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            [glue_catalog_arn, glue_database_arn, glue_table_arn],
+        ),
+        allow("DeliveryLogs", ["logs:PutLogEvents"], [log_stream_arn]),
+    )
+
+
+# --- alarms ----------------------------------------------------------------------------------
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+def alarm_key_policy(account_id: str) -> str:
+    """The alarm topic's KMS key: the account administers and uses it through IAM, and
+    CloudWatch alarms of this account may encrypt to the topic (the AWS managed SNS key
+    does not let them, so alarms on a topic encrypted with it never notify)."""
+    return document(
+        account_uses_key(account_id),
+        {
+            "Sid": "CloudWatchAlarmsEncrypt",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    )
+
+
+def alarm_topic_policy(topic_arn: str, account_id: str, region: str) -> str:
+    """The alarm topic: TLS only, and CloudWatch publishes to it for this account's alarms
+    in the topic's region only. The account's own principals need no statement: within an
+    account, their IAM policies suffice."""
+    return document(
+        deny_without_tls("sns", topic_arn),
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
     )

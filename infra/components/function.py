@@ -21,7 +21,7 @@ from infra.components import tags
 RUNTIME_TYPE = "flixstack:index:PythonRuntime"
 FUNCTION_TYPE = "flixstack:index:PythonFunction"
 RUNTIME = "python3.12"
-POWERTOOLS_NAMESPACE = "flixstack"
+POWERTOOLS_NAMESPACE = spec.METRICS_NAMESPACE
 
 
 @dataclass(frozen=True)

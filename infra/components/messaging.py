@@ -1,6 +1,11 @@
-"""Messaging: the SQS queues (each with its dead-letter queue, a depth alarm and a TLS-only
-queue policy), the S3 event notifications that feed them, and the Kinesis event stream, all
-declared in the spec."""
+"""Messaging: the SQS queues (each with its dead-letter queue, or a not-empty alarm when it
+is one, and a TLS-only queue policy), the S3 event notifications that feed them, and the
+Kinesis event stream, all declared in the spec.
+
+A queue without a dead-letter queue of its own is where failed work ends: the dead-letter
+queues of the others, and ``spec.EVENTS_DLQ``, which the event consumer and its event
+source mapping send to. Each gets an alarm as soon as it holds a message, notifying
+``alarm_actions`` (the alerting topic)."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ class MessagingArgs:
     """Every bucket of the spec by logical name: the sources of ``spec.NOTIFICATIONS``."""
     bucket_arns: Mapping[str, pulumi.Input[str]]
     alarm_actions: Sequence[pulumi.Input[str]] = field(default=())
+    """Where the dead-letter queues' alarms notify, when they fire and when they clear."""
 
 
 def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
@@ -66,9 +72,6 @@ class Messaging(pulumi.ComponentResource):
         stage = args.naming.stage
         child = pulumi.ResourceOptions(parent=self)
         queues: dict[str, aws.sqs.Queue] = {}
-        dead_letter_targets = {
-            q.dead_letter.logical for q in spec.QUEUES if q.dead_letter is not None
-        }
         for queue in spec.QUEUES:  # dead-letter queues are declared before their sources
             redrive = (
                 queues[queue.dead_letter.logical].arn.apply(
@@ -87,7 +90,7 @@ class Messaging(pulumi.ComponentResource):
                 tags=tags(stage, "messaging", {"purpose": queue.purpose}),
                 opts=child,
             )
-            if queue.logical in dead_letter_targets:
+            if queue.dead_letter is None:  # where failures end: someone must look
                 aws.cloudwatch.MetricAlarm(
                     f"{name}-{queue.logical}-depth",
                     name=f"{args.naming.queue(queue)}-not-empty",
@@ -102,6 +105,7 @@ class Messaging(pulumi.ComponentResource):
                     comparison_operator="GreaterThanThreshold",
                     treat_missing_data="notBreaching",
                     alarm_actions=list(args.alarm_actions),
+                    ok_actions=list(args.alarm_actions),
                     tags=tags(stage, "messaging"),
                     opts=child,
                 )

@@ -37,6 +37,8 @@ STOP_TIMEOUT_S = 120  # Fargate's maximum: SIGTERM, then SIGKILL two minutes lat
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 DISPATCH_HANDLER = "functions.transcode_dispatch.handler"
 RETRY_HANDLER = "functions.transcode_dispatch.on_task_stopped"
+DISPATCH_SERVICE = "transcode-dispatch"
+"""Powertools service name of both dispatcher Lambdas: their metrics' ``service`` dimension."""
 LAMBDA_TIMEOUT_S = 20
 """RunTask takes seconds; AWS advises an SQS source's visibility of six function timeouts."""
 RETRY_MAX_EVENT_AGE_S = 6 * 3600
@@ -453,7 +455,7 @@ class Transcoding(pulumi.ComponentResource):
                 function=f"transcode-{role}",
                 capability=CAPABILITY,
                 handler=handler,
-                service="transcode-dispatch",
+                service=DISPATCH_SERVICE,
                 code=args.code,
                 layer_arn=args.layer_arn,
                 architecture=args.lambda_architecture,

@@ -25,7 +25,11 @@ QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 STREAM = "aws:kinesis/stream:Stream"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 KMS_KEY = "aws:kms/key:Key"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -190,10 +194,10 @@ def _has_source(statement: Mapping[str, Any], keys: Sequence[str] = SOURCE_CONDI
 
 
 def service_principals_scoped(resources: Sequence[Resource]) -> list[str]:
-    """A bucket or queue policy may allow an AWS service or everyone only on behalf of
-    named sources: ``aws:SourceArn``/``aws:SourceAccount`` conditions."""
+    """A bucket, queue or topic policy may allow an AWS service or everyone only on behalf
+    of named sources: ``aws:SourceArn``/``aws:SourceAccount`` conditions."""
     problems = []
-    for policy in _of(resources, BUCKET_POLICY, QUEUE_POLICY):
+    for policy in _of(resources, BUCKET_POLICY, QUEUE_POLICY, TOPIC_POLICY):
         document = _json(policy.props.get("policy")) or {}
         for statement in _as_list(document.get("Statement")):
             principal = statement.get("Principal")
@@ -334,6 +338,9 @@ def encrypted_at_rest(resources: Sequence[Resource]) -> list[str]:
     for stream in _of(resources, STREAM):
         if stream.props.get("encryptionType") != "KMS":
             problems.append(f"stream {stream.name} is not encrypted with KMS")
+    for topic in _of(resources, TOPIC):
+        if not topic.props.get("kmsMasterKeyId"):
+            problems.append(f"topic {topic.name} is not encrypted with KMS")
     for key in _of(resources, KMS_KEY):
         if not key.props.get("enableKeyRotation"):
             problems.append(f"KMS key {key.name} does not rotate")
@@ -439,18 +446,70 @@ def log_retention(resources: Sequence[Resource]) -> list[str]:
     ]
 
 
+def _failure_destinations(resources: Sequence[Resource]) -> set[str]:
+    """Names of the queues failed work goes to: queues' dead-letter targets, and the
+    on-failure destinations of Lambda event sources and asynchronous invocations."""
+    arns = [
+        (_json(q.props.get("redrivePolicy")) or {}).get("deadLetterTargetArn")
+        for q in _of(resources, QUEUE)
+    ]
+    for source in _of(resources, EVENT_SOURCE_MAPPING):
+        on_failure = (source.props.get("destinationConfig") or {}).get("onFailure") or {}
+        arns.append(on_failure.get("destinationArn"))
+    for config in _of(resources, INVOKE_CONFIG):
+        on_failure = (config.props.get("destinationConfig") or {}).get("onFailure") or {}
+        arns.append(on_failure.get("destination"))
+    return {
+        str(arn).rsplit(":", 1)[-1]
+        for arn in arns
+        if isinstance(arn, str) and arn.startswith("arn:aws:sqs:")
+    }
+
+
 def sqs_dead_letter(resources: Sequence[Resource]) -> list[str]:
-    """Every queue has a redrive policy, or is some queue's dead-letter target."""
-    queues = _of(resources, QUEUE)
-    targets = set()
-    for queue in queues:
-        policy = _json(queue.props.get("redrivePolicy")) or {}
-        if policy.get("deadLetterTargetArn"):
-            targets.add(str(policy["deadLetterTargetArn"]).rsplit(":", 1)[-1])
+    """Every queue has a redrive policy, or is where failed work goes (some queue's
+    dead-letter target, or a Lambda event source's on-failure destination)."""
+    targets = _failure_destinations(resources)
     return [
         f"queue {q.name} has no dead-letter queue"
-        for q in queues
+        for q in _of(resources, QUEUE)
         if not _json(q.props.get("redrivePolicy")) and q.props.get("name") not in targets
+    ]
+
+
+def dead_letters_alarmed(resources: Sequence[Resource]) -> list[str]:
+    """Every queue failed work goes to has an alarm on its visible messages that notifies
+    someone: a dead letter nobody hears of is lost work."""
+    alarmed = {
+        str((a.props.get("dimensions") or {}).get("QueueName"))
+        for a in _of(resources, ALARM)
+        if a.props.get("namespace") == "AWS/SQS"
+        and a.props.get("metricName") == "ApproximateNumberOfMessagesVisible"
+        and a.props.get("alarmActions")
+    }
+    destinations = _failure_destinations(resources)
+    return [
+        f"dead-letter queue {q.name} has no alarm that notifies anyone"
+        for q in _of(resources, QUEUE)
+        if q.props.get("name") in destinations and q.props.get("name") not in alarmed
+    ]
+
+
+def alarms_notify(resources: Sequence[Resource]) -> list[str]:
+    """An alarm without actions changes colour on a console nobody watches."""
+    return [
+        f"alarm {a.name} notifies nobody (no alarmActions)"
+        for a in _of(resources, ALARM)
+        if not a.props.get("alarmActions")
+    ]
+
+
+def lambda_tracing_active(resources: Sequence[Resource]) -> list[str]:
+    """Every function samples its requests into X-Ray (tracing mode Active)."""
+    return [
+        f"function {f.name} does not trace (tracingConfig.mode is not Active)"
+        for f in _of(resources, FUNCTION)
+        if (f.props.get("tracingConfig") or {}).get("mode") != "Active"
     ]
 
 
@@ -496,12 +555,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "service-principals-scoped",
-        "Bucket and queue policies allow services or everyone only with a source condition.",
+        "Bucket, queue and topic policies allow services or everyone only with a source condition.",
         service_principals_scoped,
     ),
     Rule(
         "encrypted-at-rest",
-        "Tables, queues and streams are encrypted at rest; keys rotate.",
+        "Tables, queues, streams and topics are encrypted at rest; keys rotate.",
         encrypted_at_rest,
     ),
     Rule(
@@ -529,6 +588,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("log-retention", "Every log group sets a retention period.", log_retention),
     Rule("sqs-dead-letter", "Every queue has a dead-letter queue.", sqs_dead_letter),
+    Rule(
+        "dead-letters-alarmed",
+        "Every dead-letter queue has a not-empty alarm that notifies someone.",
+        dead_letters_alarmed,
+    ),
+    Rule("alarms-notify", "Every alarm has an action.", alarms_notify),
+    Rule("lambda-tracing-active", "Every function traces with X-Ray.", lambda_tracing_active),
     Rule(
         "lambda-concurrency-or-alarm",
         "Every function reserves concurrency or is alarmed.",

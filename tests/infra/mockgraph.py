@@ -16,7 +16,8 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.policy.rules import Resource
+from flixstack import spec
+from infra.policy.rules import BUCKET, TABLE, Resource
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -57,7 +58,9 @@ SECRET_CONFIG_KEYS = ["flixstack:cdnSigningPrivateKey"]
 class GraphMocks(pulumi.runtime.Mocks):
     """Records every resource and answers with the outputs a provider would compute."""
 
-    def __init__(self) -> None:
+    def __init__(self, region: str = REGION) -> None:
+        self.region = region
+        """The stack's region (``aws:region``): the default provider's."""
         self.resources: list[Resource] = []
         self.regions: dict[str, str] = {}
         """Each resource's region (by logical name): its provider's, else the stack's."""
@@ -69,7 +72,8 @@ class GraphMocks(pulumi.runtime.Mocks):
         name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
         # An explicit provider comes as "<urn>::<id>"; default providers are not recorded.
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
-        region = self._provider_regions.get(provider_id, REGION)
+        # A resource's own region (pulumi-aws v7's ``region`` argument) beats its provider's.
+        region = args.inputs.get("region") or self._provider_regions.get(provider_id, self.region)
         self.regions[args.name] = region
         outputs: dict[str, Any] = {
             **args.inputs,
@@ -162,6 +166,20 @@ class Graph:
         return match
 
 
+def naming(graph: Graph) -> spec.Naming:
+    """The naming the program used: the stage from a table name, and the account id as the
+    bucket suffix unless the stack (localstack) sets none."""
+    stage = graph.of(TABLE)[0].props["name"].split("-")[1]
+    localstack = any("localstack" in b.props["bucket"] for b in graph.of(BUCKET))
+    return spec.Naming(stage, "" if localstack else ACCOUNT)
+
+
+def statements(graph: Graph, policy: str) -> dict[str, dict[str, Any]]:
+    """A policy document's statements by Sid (the resource's ``policy`` property)."""
+    document = json.loads(graph.named(policy).props["policy"])
+    return {s["Sid"]: s for s in document["Statement"] if "Sid" in s}
+
+
 def stack_config(stack: str) -> dict[str, str]:
     """A stack file's config in the form the engine passes to programs (objects as JSON)."""
     data = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
@@ -173,7 +191,7 @@ def stack_config(stack: str) -> dict[str, str]:
 
 def run(program: Callable[[], None], *, stack: str, config: Mapping[str, str]) -> Graph:
     """Runs ``program`` under mocks with ``config`` and waits for every registration."""
-    mocks = GraphMocks()
+    mocks = GraphMocks(config.get("aws:region", REGION))
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(mocks, project="flixstack", stack=stack, preview=False)

@@ -173,3 +173,25 @@ def test_the_prewarm_choices_are_the_runtime_s() -> None:
 def test_bad_prewarm_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=key):
         _config(**changes)
+
+
+# --- observability and analytics ---------------------------------------------------------------
+def test_observability_defaults_page_nobody_and_cap_queries() -> None:
+    config = _config()
+    assert config.alarm_email is None
+    assert config.api_latency_p99_ms > 0
+    assert config.athena_query_limit_gib >= 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"alarm_email": "not-an-address"}, "alarmEmail"),
+        ({"api_latency_p99_ms": 0}, "apiLatencyP99Ms"),
+        ({"athena_query_limit_gib": 0}, "athenaQueryLimitGib"),  # Athena's floor is 10 MB
+        ({"athena_query_limit_gib": 2048}, "athenaQueryLimitGib"),
+    ],
+)
+def test_bad_observability_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        _config(**changes)

@@ -303,3 +303,93 @@ def test_replication_role_reads_titles_and_re_encrypts_them_for_the_replica_only
         "StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}
     }
     assert _passes_iam_rule(document)
+
+
+# --- events: the consumer and the lake ----------------------------------------------------------
+STREAM = "arn:aws:kinesis:us-east-1:1:stream/flixstack-dev-events"
+EVENTS_DLQ = "arn:aws:sqs:us-east-1:1:flixstack-dev-events-dlq"
+LAKE = "arn:aws:s3:::flixstack-dev-lake-1"
+
+
+def _statements(document: str) -> dict[str, dict[str, object]]:
+    return {s["Sid"]: s for s in json.loads(document)["Statement"]}
+
+
+def _consumer_policy() -> str:
+    return policies.events_consumer_policy(
+        stream_arn=STREAM,
+        analytics_table_arn="arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-analytics",
+        viewers_table_arn="arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-viewers",
+        catalog_table_arn="arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-catalog",
+        artifacts_bucket_arn=ARTIFACTS,
+        dead_letter_arn=EVENTS_DLQ,
+        log_group_arn="arn:aws:logs:us-east-1:1:log-group:/aws/lambda/flixstack-dev-events",
+    )
+
+
+def test_the_consumer_writes_only_analytics_and_viewers_and_reads_the_catalog() -> None:
+    found = _statements(_consumer_policy())
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    writers = {sid for sid, s in found.items() if writes & set(s["Action"])}  # type: ignore[arg-type]
+    assert writers == {"Analytics", "Progress"}
+    assert found["Catalog"]["Resource"] == [
+        "arn:aws:dynamodb:us-east-1:1:table/flixstack-dev-catalog"
+    ]
+    assert found["CatalogSnapshots"]["Resource"] == [f"{ARTIFACTS}/catalog/*"]
+    assert found["DeadLetters"]["Resource"] == [EVENTS_DLQ]
+    # reading the stream is what the event source needs, and nothing that changes it
+    assert not [a for a in found["ReadStream"]["Action"] if "Put" in a]  # type: ignore[attr-defined]
+    resource = Resource("aws:iam/rolePolicy:RolePolicy", "c", {"policy": _consumer_policy()})
+    assert rules.iam_no_wildcards([resource]) == []
+
+
+def test_the_delivery_role_writes_the_lake_s_events_and_errors_only() -> None:
+    document = policies.lake_delivery_policy(
+        stream_arn=STREAM,
+        bucket_arn=LAKE,
+        glue_catalog_arn="arn:aws:glue:us-east-1:1:catalog",
+        glue_database_arn="arn:aws:glue:us-east-1:1:database/flixstack_dev_events",
+        glue_table_arn="arn:aws:glue:us-east-1:1:table/flixstack_dev_events/player_events",
+        log_stream_arn="arn:aws:logs:us-east-1:1:log-group:/aws/kinesisfirehose/x:log-stream:D",
+    )
+    found = _statements(document)
+    assert found["LakeObjects"]["Resource"] == [f"{LAKE}/errors/*", f"{LAKE}/events/*"]
+    assert found["LakeObjects"]["Action"] == [
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+    assert found["ReadStream"]["Resource"] == [STREAM]
+    resource = Resource("aws:iam/rolePolicy:RolePolicy", "d", {"policy": document})
+    assert rules.iam_no_wildcards([resource]) == []
+
+
+def test_only_firehose_for_this_account_assumes_the_delivery_role() -> None:
+    (statement,) = json.loads(policies.assume_role_policy("firehose.amazonaws.com", "1"))[
+        "Statement"
+    ]
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "1"}}
+    (plain,) = json.loads(policies.assume_role_policy("lambda.amazonaws.com"))["Statement"]
+    assert "Condition" not in plain
+
+
+# --- alarms -----------------------------------------------------------------------------------
+def test_the_alarm_topic_takes_only_this_account_s_alarms_over_tls() -> None:
+    topic = "arn:aws:sns:eu-west-1:1:flixstack-dev-alarms"
+    document = policies.alarm_topic_policy(topic, "1", "eu-west-1")
+    found = _statements(document)
+    assert found["CloudWatchAlarmsPublish"]["Condition"] == {
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:1:alarm:*"},
+        "StringEquals": {"aws:SourceAccount": "1"},
+    }
+    assert found["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    resource = Resource(rules.TOPIC_POLICY, "t", {"policy": document})
+    assert rules.service_principals_scoped([resource]) == []
+
+
+def test_cloudwatch_may_use_the_alarm_key_for_this_account_only() -> None:
+    found = _statements(policies.alarm_key_policy("1"))
+    assert found["CloudWatchAlarmsEncrypt"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "1"}
+    }
+    assert found["AccountUsesIam"]["Principal"] == {"AWS": "arn:aws:iam::1:root"}

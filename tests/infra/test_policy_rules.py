@@ -18,6 +18,8 @@ from infra.policy.rules import Resource
 ARN = "arn:aws:s3:::b1"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q1"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/1/q1"
+EVENTS_DLQ_ARN = "arn:aws:sqs:us-east-1:1:e1-dlq"
+TOPIC_ARN = "arn:aws:sns:us-east-1:1:alarms"
 IMAGE = "1.dkr.ecr.us-east-1.amazonaws.com/r1:src-0123"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::1:distribution/E1"
 MEDIA_ARN = "arn:aws:s3:::m1"
@@ -76,6 +78,20 @@ def bucket(name: str, policy: str) -> list[Resource]:
     ]
 
 
+def depth_alarm(queue: str) -> Resource:
+    """The not-empty alarm of a dead-letter queue, notifying the alarm topic."""
+    return Resource(
+        rules.ALARM,
+        f"{queue}-depth",
+        {
+            "namespace": "AWS/SQS",
+            "metricName": "ApproximateNumberOfMessagesVisible",
+            "dimensions": {"QueueName": queue},
+            "alarmActions": [TOPIC_ARN],
+        },
+    )
+
+
 def good_graph() -> list[Resource]:
     return [
         *bucket("b1", policies.tls_only_bucket_policy(ARN)),
@@ -120,10 +136,45 @@ def good_graph() -> list[Resource]:
             "b1-notifications",
             {"bucket": "b1", "queues": [{"queueArn": QUEUE_ARN, "filterPrefix": "masters/"}]},
         ),
+        # the on-failure destination of a stream's event source: a dead-letter queue too
+        Resource(rules.QUEUE, "e1-dlq", {"name": "e1-dlq", "sqsManagedSseEnabled": True}),
+        Resource(
+            rules.QUEUE_POLICY,
+            "e1-dlq-policy",
+            {
+                "queueUrl": "https://sqs.us-east-1.amazonaws.com/1/e1-dlq",
+                "policy": policies.queue_policy(EVENTS_DLQ_ARN, [], "1"),
+            },
+        ),
+        depth_alarm("q1-dlq"),
+        depth_alarm("e1-dlq"),
+        Resource(rules.TOPIC, "topic1", {"name": "alarms", "kmsMasterKeyId": "arn:aws:kms:k1"}),
+        Resource(
+            rules.TOPIC_POLICY,
+            "topic1-policy",
+            {"arn": TOPIC_ARN, "policy": policies.alarm_topic_policy(TOPIC_ARN, "1", "us-east-1")},
+        ),
         Resource(rules.STREAM, "s1", {"name": "s1", "encryptionType": "KMS"}),
         Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": True}),
         Resource(rules.LOG_GROUP, "lg1", {"name": "/aws/lambda/f1", "retentionInDays": 30}),
-        Resource(rules.FUNCTION, "f1", {"name": "f1", "reservedConcurrentExecutions": 10}),
+        Resource(
+            rules.FUNCTION,
+            "f1",
+            {
+                "name": "f1",
+                "reservedConcurrentExecutions": 10,
+                "tracingConfig": {"mode": "Active"},
+            },
+        ),
+        Resource(
+            rules.EVENT_SOURCE_MAPPING,
+            "f1-source",
+            {
+                "eventSourceArn": "arn:aws:kinesis:us-east-1:1:stream/s1",
+                "functionName": "f1",
+                "destinationConfig": {"onFailure": {"destinationArn": EVENTS_DLQ_ARN}},
+            },
+        ),
         Resource(
             rules.ECR_REPOSITORY,
             "r1",
@@ -374,6 +425,20 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
             _queue_statement(Principal={"Service": "s3.amazonaws.com"}),
         ),
         ("everyone", _queue_statement(Principal="*")),
+        (
+            "any alarm of any account may publish to the topic",
+            _replace(
+                "topic1-policy",
+                policy=policies.document(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": TOPIC_ARN,
+                    }
+                ),
+            ),
+        ),
     ],
     "ecr-hardened": [
         ("no scan on push", _replace("r1", imageScanningConfiguration={"scanOnPush": False})),
@@ -423,6 +488,7 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
         ("queue without SSE", _replace("q1", sqsManagedSseEnabled=False)),
         ("stream without KMS", _replace("s1", encryptionType="NONE")),
         ("key without rotation", _replace("k1", enableKeyRotation=False)),
+        ("topic without KMS", _replace("topic1", kmsMasterKeyId=None)),
     ],
     "dynamodb-pitr": [("PITR off", _replace("t1", pointInTimeRecovery={"enabled": False}))],
     "iam-no-wildcards": [
@@ -434,6 +500,34 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
     "log-retention": [("no retention", _replace("lg1", retentionInDays=None))],
     "sqs-dead-letter": [
         ("queue without redrive", _replace("q1", redrivePolicy=None)),
+        (
+            "queue no event source fails to",
+            _replace("f1-source", destinationConfig=None),
+        ),
+    ],
+    "dead-letters-alarmed": [
+        ("dead-letter queue without alarm", _drop("q1-dlq-depth")),
+        ("on-failure destination without alarm", _drop("e1-dlq-depth")),
+        (
+            "alarm on another metric",
+            _replace("q1-dlq-depth", metricName="NumberOfMessagesSent"),
+        ),
+    ],
+    "alarms-notify": [
+        (
+            "alarm without actions",
+            _add(
+                Resource(
+                    rules.ALARM,
+                    "f1-errors",
+                    {"namespace": "AWS/Lambda", "dimensions": {"FunctionName": "f1"}},
+                )
+            ),
+        )
+    ],
+    "lambda-tracing-active": [
+        ("no tracing configuration", _replace("f1", tracingConfig=None)),
+        ("pass-through tracing", _replace("f1", tracingConfig={"mode": "PassThrough"})),
     ],
     "lambda-concurrency-or-alarm": [
         ("no reserved concurrency, no alarm", _replace("f1", reservedConcurrentExecutions=None))

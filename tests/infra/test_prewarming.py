@@ -142,7 +142,7 @@ def test_failed_prewarm_messages_end_in_an_alarmed_dead_letter_queue(graph: Grap
     alarmed = {
         a.props["dimensions"]["QueueName"]
         for a in graph.of(rules.ALARM)
-        if a.props["namespace"] == "AWS/SQS"
+        if a.props.get("namespace") == "AWS/SQS"
     }
     assert naming.queue(spec.PREWARM_DLQ) in alarmed
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from flixstack import spec
-from infra import outputs
+from infra import outputs, policies
 from infra.components.storage import replica_bucket_name
 from infra.policy import rules
 from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
@@ -39,8 +39,28 @@ def test_one_component_per_capability(graph: Graph) -> None:
         "Transcoding",
         "Cdn",
         "Prewarming",
+        "Alerting",
+        "Analytics",
+        "Observability",
     ):
         assert f"flixstack:index:{component}" in types
+
+
+def test_every_lambda_traces_and_may_write_traces(graph: Graph) -> None:
+    functions = graph.of(rules.FUNCTION)
+    assert {f.props["handler"] for f in functions} >= {
+        "functions.api.handler",
+        "functions.prewarm.handler",
+        "functions.transcode_dispatch.handler",
+        "functions.transcode_dispatch.on_task_stopped",
+        "functions.events.handler",
+    }
+    role_policies = {p.props["role"]: p for p in graph.of("aws:iam/rolePolicy:RolePolicy")}
+    for function in functions:
+        assert function.props["tracingConfig"] == {"mode": "Active"}, function.name
+        role = function.props["role"].rsplit("/", 1)[-1]
+        document = json.loads(role_policies[f"{role}-id"].props["policy"])
+        assert policies.tracing() in document["Statement"], function.name
 
 
 def test_tables_follow_the_spec(graph: Graph) -> None:
@@ -92,7 +112,7 @@ def test_transcode_queue_redrives_to_its_dead_letter_queue_after_three_receives(
     policy = json.loads(transcode.props["redrivePolicy"])
     assert policy["maxReceiveCount"] == spec.TRANSCODE.max_receive_count == 3
     assert policy["deadLetterTargetArn"].endswith("-transcode-dlq")
-    alarms = [a for a in graph.of(rules.ALARM) if a.props["namespace"] == "AWS/SQS"]
+    alarms = [a for a in graph.of(rules.ALARM) if a.props.get("namespace") == "AWS/SQS"]
     assert {a.props["dimensions"]["QueueName"] for a in alarms} >= {
         q.props["name"] for q in graph.of(rules.QUEUE) if q.props["name"].endswith("-dlq")
     }

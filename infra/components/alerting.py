@@ -1,0 +1,123 @@
+"""Alerting: the SNS topic every alarm of the stack notifies, encrypted with a KMS key of
+its own (CloudWatch cannot publish to a topic under the AWS managed SNS key), with an
+optional e-mail subscription.
+
+An alarm notifies a topic of its own region only, and CloudFront's metrics (so its alarms)
+live in us-east-1. A stack elsewhere therefore gets a second topic there for the CDN
+alarms; in us-east-1 both are the same topic.
+
+This is a component apart from ``observability`` because the topic must exist before the
+components whose alarms notify it (``messaging``'s dead-letter queue alarms), and the
+observability alarms and dashboard need every other component first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from flixstack import spec
+from infra import policies
+from infra.components import tags
+
+TYPE = "flixstack:index:Alerting"
+CAPABILITY = "alerting"
+CLOUDFRONT_REGION = "us-east-1"
+"""Where CloudFront publishes its metrics, whatever region the stack is in."""
+TOPIC = "alarms"
+
+
+@dataclass(frozen=True)
+class AlertingArgs:
+    naming: spec.Naming
+    account_id: pulumi.Input[str]
+    region: str
+    """The stack's region (the default provider's)."""
+    email: str | None = None
+    """Where alarm notifications go (the address confirms the subscription); None: nobody
+    is subscribed, the topic is there for other subscribers."""
+
+
+class Alerting(pulumi.ComponentResource):
+    topic_arn: pulumi.Output[str]
+    """The topic in the stack's region: every alarm but CloudFront's."""
+    cloudfront_topic_arn: pulumi.Output[str]
+    """The topic in ``CLOUDFRONT_REGION``, for the CDN alarms."""
+    key_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AlertingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        topic, key = self._topic(name, args, region=None)
+        self.topic_arn = topic.arn
+        self.key_arn = key.arn
+        if args.region == CLOUDFRONT_REGION:
+            self.cloudfront_topic_arn = self.topic_arn
+        else:
+            cdn_topic, _ = self._topic(
+                f"{name}-{CLOUDFRONT_REGION}", args, region=CLOUDFRONT_REGION
+            )
+            self.cloudfront_topic_arn = cdn_topic.arn
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "cloudfront_topic_arn": self.cloudfront_topic_arn,
+                "key_arn": self.key_arn,
+            }
+        )
+
+    def _topic(
+        self, name: str, args: AlertingArgs, region: str | None
+    ) -> tuple[aws.sns.Topic, aws.kms.Key]:
+        """A key, an encrypted topic that only this account's alarms publish to, and the
+        e-mail subscription, in ``region`` (None: the stack's)."""
+        child = pulumi.ResourceOptions(parent=self)
+        stage_tags = tags(args.naming.stage, CAPABILITY)
+        topic_region = region or args.region
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"flixstack {args.naming.stage}: alarm notifications",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.from_input(args.account_id).apply(policies.alarm_key_policy),
+            region=region,
+            tags=stage_tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.naming.prefix}-{TOPIC}",
+            target_key_id=key.key_id,
+            region=region,
+            opts=child,
+        )
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=f"{args.naming.prefix}-{TOPIC}",
+            kms_master_key_id=key.arn,
+            region=region,
+            tags=stage_tags,
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, args.account_id).apply(
+                lambda v: policies.alarm_topic_policy(v[0], v[1], topic_region)
+            ),
+            region=region,
+            opts=child,
+        )
+        if args.email:
+            aws.sns.TopicSubscription(
+                f"{name}-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=args.email,
+                region=region,
+                opts=child,
+            )
+        return topic, key
