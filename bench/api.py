@@ -72,13 +72,9 @@ from bench.harness import HOST, answers, clean_env, free_ports, percentile, prin
 from flixstack import spec
 from flixstack.auth.identity import Authenticator, find_pool, sign_in
 from flixstack.auth.tokens import Jwks, TokenVerifier
-from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
-from flixstack.aws.object_store import ObjectStore
-from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog import availability
 from flixstack.catalog.models import TitleDocument, TitleKind
-from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.catalog.seed import generate_titles
 from flixstack.catalog.text import tokens
 from flixstack.local import emulator
@@ -287,7 +283,7 @@ def run(quick: bool) -> dict[str, Any]:
             bars.advance(setup)
             now = datetime.now(UTC)
             titles = generate_titles(shape["titles"], seed=SEED, now=now)
-            _write_catalog(settings, clients, titles, bars)
+            harness.write_catalog(settings, clients, titles, bars)
             bars.advance(setup)
             bars.update(setup, description="platform: account and token")
             pool = find_pool(settings, clients)
@@ -299,7 +295,7 @@ def run(quick: bool) -> dict[str, Any]:
             app_url = f"http://{HOST}:{app_port}"
             app = supervisor.start(
                 "api",
-                _uvicorn(APP, app_port),
+                harness.uvicorn_command(APP, app_port),
                 env=_app_env(endpoint_url),
                 ready=lambda: answers(f"{app_url}/health"),
                 timeout=READY_TIMEOUT_S,
@@ -317,7 +313,7 @@ def run(quick: bool) -> dict[str, Any]:
             bare_url = f"http://{HOST}:{bare_port}"
             bare = supervisor.start(
                 "bare",
-                _uvicorn("bench.api:bare_app", bare_port),
+                harness.uvicorn_command("bench.api:bare_app", bare_port),
                 env={**os.environ, BARE_PAGE_ENV: str(page_path)},
                 ready=lambda: answers(f"{bare_url}/titles"),
                 timeout=READY_TIMEOUT_S,
@@ -359,14 +355,6 @@ def _tools() -> dict[str, str]:
     return {name: str(path) for name, path in found.items()}
 
 
-def _uvicorn(target: str, port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", str(ROOT),
-        "--host", HOST, "--port", str(port), "--workers", "1", "--log-level", "warning",
-        "--no-access-log",
-    ]  # fmt: skip
-
-
 def _app_env(endpoint_url: str) -> dict[str, str]:
     return clean_env(
         AWS_ENDPOINT_URL=endpoint_url,
@@ -377,19 +365,6 @@ def _app_env(endpoint_url: str) -> dict[str, str]:
 
 
 # --- the platform's data -------------------------------------------------------------------------
-
-
-def _write_catalog(
-    settings: Settings, clients: AwsClients, titles: Sequence[TitleDocument], bars: Progress
-) -> None:
-    naming = settings.naming
-    repository = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
-    task = bars.add_task("platform: catalog titles", total=len(titles))
-    for doc in titles:
-        repository.create(doc)
-        bars.advance(task)
-    snapshots = S3SnapshotStore(repository, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS))
-    CatalogPublisher(repository, snapshots).rebuild()
 
 
 def _fixture(app_url: str, token: str, titles: Sequence[TitleDocument], now: datetime) -> Fixture:

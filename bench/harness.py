@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import statistics
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,12 +15,21 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from flixstack import spec
+from flixstack.aws.catalog_store import DynamoCatalogRepository
+from flixstack.aws.clients import AwsClients
+from flixstack.aws.object_store import ObjectStore
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.catalog.models import TitleDocument
+from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.local.supervisor import Supervisor
+from flixstack.settings import Settings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 """Debian's chromium (``make browser`` installs it); Playwright drives it, never downloads one."""
 CHROMIUM_ARGS = [
@@ -84,6 +94,29 @@ def clean_env(**extra: str) -> dict[str, str]:
         if not key.startswith("FLIXSTACK_") and key != "AWS_ENDPOINT_URL"
     }
     return {**env, **extra}
+
+
+def uvicorn_command(target: str, port: int) -> list[str]:
+    """An app factory served as ``flixstack up`` serves the API: one worker, no access log."""
+    return [
+        sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", str(ROOT),
+        "--host", HOST, "--port", str(port), "--workers", "1", "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+
+
+def write_catalog(
+    settings: Settings, clients: AwsClients, titles: Sequence[TitleDocument], bars: Progress
+) -> None:
+    """Writes titles with the catalog repository and publishes one snapshot (no media)."""
+    naming = settings.naming
+    repository = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
+    task = bars.add_task("platform: catalog titles", total=len(titles))
+    for doc in titles:
+        repository.create(doc)
+        bars.advance(task)
+    snapshots = S3SnapshotStore(repository, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS))
+    CatalogPublisher(repository, snapshots).rebuild()
 
 
 def save_figure(figure: Figure, path: Path, dpi: int = 100) -> str:

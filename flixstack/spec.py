@@ -219,7 +219,8 @@ def lifecycle(
     bucket: BucketSpec, *, masters_glacier_days: int, noncurrent_days: int, log_days: int
 ) -> tuple[LifecycleRule, ...]:
     """Every bucket aborts stale multipart uploads and expires old versions; media tiers
-    itself and sends archived titles' objects cold; masters go cold; logs expire."""
+    itself and sends archived titles' objects cold; masters go cold; logs expire, and so
+    do the lake's Athena query results and the records Firehose could not convert."""
     rules = [
         LifecycleRule(
             "abort-incomplete-multipart",
@@ -249,6 +250,17 @@ def lifecycle(
         )
     elif bucket is LOGS:
         rules.append(LifecycleRule("expire-logs", expiration_days=log_days))
+    elif bucket is LAKE:
+        rules.append(
+            LifecycleRule(
+                "expire-athena-results", prefix=ATHENA_RESULTS_PREFIX, expiration_days=log_days
+            )
+        )
+        rules.append(
+            LifecycleRule(
+                "expire-delivery-errors", prefix=LAKE_ERRORS_PREFIX, expiration_days=log_days
+            )
+        )
     return tuple(rules)
 
 
@@ -297,6 +309,11 @@ NOTIFICATIONS: tuple[NotificationSpec, ...] = (MASTER_UPLOADED,)
 # --- streams ---------------------------------------------------------------------------------
 EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
 STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
+EVENTS_BATCH_RECORDS = 1000
+"""Records per consumer batch: the Lambda event source's batch size, and the local
+poller's."""
+EVENTS_MAX_RETRIES = 3
+"""Retries of a failing batch before its range goes to the on-failure destination."""
 
 # --- the events data lake --------------------------------------------------------------------
 LAKE_EVENTS_PREFIX = "events/"

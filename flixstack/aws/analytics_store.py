@@ -1,8 +1,10 @@
 """DynamoDB repository for the analytics table: playback sessions, per-minute QoE sums and
 trending counters.
 
-- A session is one item (``SESSION#<id>``) written whole with a condition on its
-  ``version``: a consumer working from a stale copy fails that session, not the batch.
+- A session is one item (``SESSION#<id>``) written whole, 25 to a BatchWriteItem call
+  and without a condition: a session's records share a stream partition key, which one
+  consumer invocation at a time processes (Kinesis event sources keep that order, also
+  with a parallelization factor), so no other writer can race it.
 - A QoE minute is one item per (minute, title, CDN, territory, device) under its hour's
   partition (``QOE#<hour>``): consumers ``ADD`` their sums to it, so any number of batches
   and retries combine without reading; the startup sketch's buckets are ``s<index>``
@@ -15,6 +17,7 @@ Every write is to one item; queries only, no scans.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -46,7 +49,10 @@ _SESSION_FIELDS = (
     "stall_ms",
     "watch_ms",
 )
-IS_NEW_OR_SAME = "attribute_not_exists(#pk) OR #version = :expected"
+_WRITE_BATCH = 25
+"""BatchWriteItem's limit."""
+_WRITE_ATTEMPTS = 5
+logger = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="analytics-writes")
 
 
@@ -73,30 +79,29 @@ class DynamoAnalyticsStore:
         return found
 
     def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
-        calls = {s.session_id: _POOL.submit(self._save, s, expires_at) for s in sessions}
-        return [sid for sid, call in calls.items() if not call.result()]
+        batches = [sessions[i : i + _WRITE_BATCH] for i in range(0, len(sessions), _WRITE_BATCH)]
+        calls = [_POOL.submit(self._save, batch, expires_at) for batch in batches]
+        return [sid for call in calls for sid in call.result()]
 
-    def _save(self, session: Session, expires_at: int) -> bool:
-        item: dict[str, Any] = {
-            **_session_key_values(session.session_id),
-            spec.ENTITY_ATTR: spec.SESSION_ENTITY,
-            spec.VERSION_ATTR: session.version + 1,
-            "seen": session.pack_seen(),
-            "expires_at": expires_at,
-            **{name: getattr(session, name) for name in _SESSION_FIELDS},
-        }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_attributes(item),
-                ConditionExpression=IS_NEW_OR_SAME,
-                ExpressionAttributeNames={"#pk": spec.PK.name, "#version": spec.VERSION_ATTR},
-                ExpressionAttributeValues={":expected": {"N": str(session.version)}},
-            )
-        except ClientError:
-            return False
-        session.version += 1
-        return True
+    def _save(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
+        """One BatchWriteItem (retrying what it leaves unprocessed); the ids not saved."""
+        requests: list[Any] = [
+            {"PutRequest": {"Item": to_attributes(_session_item(s, expires_at))}} for s in sessions
+        ]
+        for _ in range(_WRITE_ATTEMPTS):
+            try:
+                answer = self._client.batch_write_item(RequestItems={self._table: requests})
+            except ClientError:
+                logger.exception("sessions not saved")
+                break
+            requests = list((answer.get("UnprocessedItems") or {}).get(self._table, []))
+            if not requests:
+                break
+        unsaved = {from_attributes(r["PutRequest"]["Item"])[spec.PK.name] for r in requests}
+        saved = [s for s in sessions if spec.session_pk(s.session_id) not in unsaved]
+        for session in saved:
+            session.version += 1
+        return [s.session_id for s in sessions if spec.session_pk(s.session_id) in unsaved]
 
     # --- QoE minutes ------------------------------------------------------------------------
     def add_qoe(self, sums: Mapping[QoeKey, qoe.Aggregate]) -> None:
@@ -208,6 +213,17 @@ def _dims(key: QoeKey) -> tuple[str, str, str, str]:
 
 def _session_key_values(session_id: str) -> dict[str, str]:
     return {spec.PK.name: spec.session_pk(session_id), spec.SK.name: spec.SESSION_SK}
+
+
+def _session_item(session: Session, expires_at: int) -> dict[str, Any]:
+    return {
+        **_session_key_values(session.session_id),
+        spec.ENTITY_ATTR: spec.SESSION_ENTITY,
+        spec.VERSION_ATTR: session.version + 1,
+        "seen": session.pack_seen(),
+        "expires_at": expires_at,
+        **{name: getattr(session, name) for name in _SESSION_FIELDS},
+    }
 
 
 def _session_key(session_id: str) -> dict[str, Any]:

@@ -32,19 +32,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from flixstack.errors import NotFound
 from flixstack.events import lake, qoe, sessions, trending
 from flixstack.events.lake import Envelope, PoisonRecord
-from flixstack.events.sessions import QoeKey, Session
+from flixstack.events.sessions import ProgressMark, QoeKey, Session
 from flixstack.viewers.models import Heartbeat, HeartbeatBatch, ProgressReport
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class StreamRecord:
+class StreamRecord(NamedTuple):
     """One record of a batch, as the event source describes it."""
 
     sequence_number: str
@@ -79,7 +78,7 @@ class AnalyticsStore(Protocol):
         ...
 
     def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
-        """Stores them (each as of its ``version``); answers the ids it could not."""
+        """Stores them whole; answers the ids it could not."""
         ...
 
     def add_qoe(self, sums: Mapping[QoeKey, qoe.Aggregate]) -> None: ...
@@ -116,8 +115,8 @@ class BatchOutcome:
     duplicates: int = 0
     poison: int = 0
     failed_sessions: list[str] = field(default_factory=list)
-    lag_ms: list[float] = field(default_factory=list)
-    """Per applied event: from the API accepting it to now."""
+    max_lag_ms: float | None = None
+    """From the API accepting the batch's oldest applied event to its applying."""
     by_cdn: dict[str, qoe.Aggregate] = field(default_factory=dict)
     startups_by_cdn: dict[str, list[float]] = field(default_factory=dict)
     progress_rejected: int = 0
@@ -127,7 +126,10 @@ class SessionFailed(RuntimeError):
     """The session's progress or state could not be written; its records are retried."""
 
 
-_WRITES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="event-writes")
+_WRITERS = 8
+_WRITES = ThreadPoolExecutor(max_workers=_WRITERS + 3, thread_name_prefix="event-writes")
+"""Progress writers (each takes a share of the batch's profiles), plus the lake, QoE and
+trending writes."""
 
 
 class EventConsumer:
@@ -180,66 +182,84 @@ class EventConsumer:
         stored = self._store.sessions(list(by_session)) if by_session else {}
         horizon = int((now - sessions.DEDUPE_WINDOW).timestamp())
         folded: dict[str, _Folded] = {}
+        received_s: dict[str, int] = {}
         for session_id, items in by_session.items():
             session = stored.get(session_id) or Session(session_id)
             session.forget_before(horizon)
-            result = _Folded(session)
+            result = folded[session_id] = _Folded(session)
             for _, envelope in items:
-                if sessions.seen(session, envelope.event.event_id):
+                stamp = envelope.received_at
+                at = received_s.get(stamp)
+                if at is None:
+                    at = received_s[stamp] = int(_instant(stamp).timestamp())
+                effects = sessions.fold(session, envelope, at, result.sums)
+                if effects is None:
                     outcome.duplicates += 1
-                    continue
-                received = _instant(envelope.received_at)
-                result.add(envelope, sessions.fold(session, envelope, received))
-                outcome.lag_ms.append((now - received).total_seconds() * 1000)
-            folded[session_id] = result
+                else:
+                    result.add(envelope, effects)
         failed = self._write_progress(folded, outcome)
         good = [f for sid, f in folded.items() if sid not in failed]
-        self._write_shared(good, now)
+        outcome.by_cdn = self._write_shared(good, now)
         expires = int((now + sessions.SESSION_TTL).timestamp())
-        touched = [f.session for f in good if f.envelopes]
+        touched = [f.session for f in good if f.applied]
         unsaved = set(self._store.save_sessions(touched, expires)) if touched else set()
         failed |= unsaved
         outcome.failed_sessions = sorted(failed)
+        if outcome.applied:
+            oldest = min(received_s[f.envelopes[0].received_at] for f in good if f.applied)
+            outcome.max_lag_ms = max(0.0, (now.timestamp() - oldest) * 1000)
         for f in good:
             if f.session.session_id in unsaved:
                 continue
-            outcome.applied += len(f.envelopes)
-            for envelope, effects in zip(f.envelopes, f.effects, strict=True):
-                cdn = envelope.event.cdn
-                outcome.by_cdn.setdefault(cdn, qoe.Aggregate()).add(effects.delta)
-                if effects.play:
-                    startup = getattr(envelope.event, "startup_ms", 0.0)
-                    outcome.startups_by_cdn.setdefault(cdn, []).append(startup)
+            outcome.applied += f.applied
+            for envelope in f.plays:
+                startup = getattr(envelope.event, "startup_ms", 0.0)
+                outcome.startups_by_cdn.setdefault(envelope.event.cdn, []).append(startup)
         return failed
 
     def _write_progress(self, folded: Mapping[str, _Folded], outcome: BatchOutcome) -> set[str]:
-        """One ``record`` call per profile and territory; a failed call fails the sessions
-        that fed it."""
-        groups: dict[tuple[str, str, str], tuple[list[Heartbeat], set[str]]] = {}
+        """One ``record`` call per profile and territory, with the latest mark per title;
+        a failed call fails the sessions that fed it."""
+        groups: dict[tuple[str, str, str], tuple[dict[str, ProgressMark], set[str]]] = {}
         for session_id, result in folded.items():
-            for envelope, effects in zip(result.envelopes, result.effects, strict=True):
-                if effects.heartbeat is None:
-                    continue
+            for envelope, mark in result.marks:
                 event = envelope.event
-                beats, owners = groups.setdefault(
-                    (envelope.account, event.profile_id, event.territory), ([], set())
+                latest, owners = groups.setdefault(
+                    (envelope.account, event.profile_id, event.territory), ({}, set())
                 )
-                beats.append(effects.heartbeat)
+                held = latest.get(event.title_id)
+                if held is None or _order(mark) > _order(held):
+                    latest[event.title_id] = mark
                 owners.add(session_id)
-        calls = {
-            key: _WRITES.submit(self._record_progress, key, _latest(beats))
-            for key, (beats, _) in groups.items()
-        }
+        keys = list(groups)
+        slices = [keys[n::_WRITERS] for n in range(min(_WRITERS, len(keys)))]
+        calls = [
+            _WRITES.submit(self._record_slice, [(k, list(groups[k][0].values())) for k in part])
+            for part in slices
+        ]
         failed: set[str] = set()
-        for key, call in calls.items():
+        for call in calls:
+            rejected, failures = call.result()
+            outcome.progress_rejected += rejected
+            for key in failures:
+                failed |= groups[key][1]
+        return failed
+
+    def _record_slice(
+        self, groups: list[tuple[tuple[str, str, str], list[ProgressMark]]]
+    ) -> tuple[int, list[tuple[str, str, str]]]:
+        """Some profiles' progress, one after another (a writer thread's share)."""
+        rejected = 0
+        failures = []
+        for key, marks in groups:
             try:
-                outcome.progress_rejected += call.result()
+                rejected += self._record_progress(key, [m.heartbeat() for m in marks])
             except Exception:
                 logger.exception(
                     "progress of profile %s not written; retrying its sessions", key[1]
                 )
-                failed |= groups[key][1]
-        return failed
+                failures.append(key)
+        return rejected, failures
 
     def _record_progress(self, key: tuple[str, str, str], beats: list[Heartbeat]) -> int:
         account, profile_id, territory = key
@@ -252,26 +272,22 @@ class EventConsumer:
             return len(beats)
         return len(report.rejected)
 
-    def _write_shared(self, good: Iterable[_Folded], now: datetime) -> None:
+    def _write_shared(self, good: Iterable[_Folded], now: datetime) -> dict[str, qoe.Aggregate]:
+        """Writes the lake rows, the QoE sums and the trending counters of these sessions;
+        answers the sums by CDN (for metrics)."""
         sums: dict[QoeKey, qoe.Aggregate] = {}
         counters: dict[TrendKey, float] = {}
         rows: list[dict[str, Any]] = []
         for result in good:
-            for envelope, effects in zip(result.envelopes, result.effects, strict=True):
-                sums.setdefault(effects.key, qoe.Aggregate()).add(effects.delta)
-                if effects.start_delta is not None:
-                    key, delta = effects.start_delta
-                    sums.setdefault(key, qoe.Aggregate()).add(delta)
-                if effects.play:
-                    at = _instant(envelope.received_at)
-                    trend = (
-                        envelope.event.territory,
-                        envelope.event.title_id,
-                        trending.epoch_of(at),
-                    )
-                    counters[trend] = counters.get(trend, 0.0) + trending.weight(at)
-                if self._lake is not None:
-                    rows.append(lake.row(envelope))
+            for key, delta in result.sums.items():
+                sums.setdefault(key, qoe.Aggregate()).add(delta)
+            for envelope in result.plays:
+                at = _instant(envelope.received_at)
+                event = envelope.event
+                trend = (event.territory, event.title_id, trending.epoch_of(at))
+                counters[trend] = counters.get(trend, 0.0) + trending.weight(at)
+            if self._lake is not None:
+                rows += [lake.row(envelope) for envelope in result.envelopes]
         writes = []
         if rows and self._lake is not None:
             first = rows[0]["event_id"]
@@ -282,27 +298,37 @@ class EventConsumer:
             writes.append(_WRITES.submit(self._store.add_trending, counters))
         for write in writes:
             write.result()
+        by_cdn: dict[str, qoe.Aggregate] = {}
+        for key, aggregate in sums.items():
+            by_cdn.setdefault(key.cdn, qoe.Aggregate()).add(aggregate)
+        return by_cdn
 
 
 @dataclass
 class _Folded:
+    """A session's share of a batch: its new events and what they add up to."""
+
     session: Session
     envelopes: list[Envelope] = field(default_factory=list)
-    effects: list[sessions.Effects] = field(default_factory=list)
+    sums: dict[QoeKey, qoe.Aggregate] = field(default_factory=dict)
+    plays: list[Envelope] = field(default_factory=list)
+    marks: list[tuple[Envelope, ProgressMark]] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return len(self.envelopes)
 
     def add(self, envelope: Envelope, effects: sessions.Effects) -> None:
         self.envelopes.append(envelope)
-        self.effects.append(effects)
+        if effects.play:
+            self.plays.append(envelope)
+        if effects.progress is not None:
+            self.marks.append((envelope, effects.progress))
 
 
-def _latest(beats: list[Heartbeat]) -> list[Heartbeat]:
-    """Per title, the heartbeat progress keeps (the latest): one write per title."""
-    latest: dict[str, Heartbeat] = {}
-    for beat in beats:
-        held = latest.get(beat.title_id)
-        if held is None or (beat.client_ts, beat.event_id) > (held.client_ts, held.event_id):
-            latest[beat.title_id] = beat
-    return list(latest.values())
+def _order(mark: ProgressMark) -> tuple[datetime, str]:
+    """Which of a title's marks progress keeps: the latest (client time, then event id)."""
+    return mark.event.client_ts, mark.event.event_id
 
 
 def _instant(text: str) -> datetime:

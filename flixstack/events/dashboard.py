@@ -24,6 +24,7 @@ class QoeSource(Protocol):
 
 
 class Figures(BaseModel):
+    events: int
     views: int
     plays: int
     startup_p50_ms: float | None
@@ -41,6 +42,7 @@ class Figures(BaseModel):
     def of(cls, aggregate: qoe.Aggregate) -> Figures:
         s = aggregate.summary()
         return cls(
+            events=aggregate.events,
             views=s.views,
             plays=s.plays,
             startup_p50_ms=s.startup_p50_ms,

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from flixstack.events import schema
 
@@ -60,6 +60,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("message", "string", "error: the player's words"),
     Column("reason", "string", "session_end: exit, ended or error"),
 )
+_NAMES = tuple(column.name for column in COLUMNS)
 PARTITION_KEYS: tuple[Column, ...] = (
     Column("dt", "string", "the UTC day the event arrived, YYYY-MM-DD"),
     Column("hour", "string", "the UTC hour the event arrived, 00-23"),
@@ -73,8 +74,7 @@ class PoisonRecord(ValueError):
     goes to the dead-letter queue with this reason instead of blocking its shard."""
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     account: str
     received_at: str
     event: schema.PlayerEvent
@@ -88,27 +88,35 @@ def encode(account: str, received_at: str, event: schema.PlayerEvent) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode()
 
 
+def _stamped(model: type[BaseModel]) -> type[BaseModel]:
+    """The event model with the API's stamps: what a stream record is."""
+    return create_model(
+        f"Stamped{model.__name__}", __base__=model, account=(str, ...), received_at=(str, ...)
+    )
+
+
+_RECORD: TypeAdapter[Any] = TypeAdapter(
+    Annotated[  # type: ignore[arg-type]
+        Union[tuple(_stamped(m) for m in schema.EVENT_MODELS)],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+)
+
+
 def decode(data: bytes) -> Envelope:
-    """A stream record back as its event; PoisonRecord when it is not one."""
+    """A stream record back as its event (straight from the JSON bytes, in one pass);
+    PoisonRecord when it is not one."""
     try:
-        record = json.loads(data)
-    except ValueError as exc:
-        raise PoisonRecord(f"not JSON: {exc}") from exc
-    if not isinstance(record, dict):
-        raise PoisonRecord("not a JSON object")
-    account = record.pop("account", None)
-    received_at = record.pop("received_at", None)
-    if not isinstance(account, str) or not isinstance(received_at, str) or len(received_at) < 16:
-        raise PoisonRecord("missing the API's account and received_at stamps")
-    try:
-        event = schema.parse_event(record)
+        event = _RECORD.validate_json(data)
     except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
+        errors = exc.errors(include_url=False, include_input=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise PoisonRecord(f"not JSON: {errors[0]['msg']}") from exc
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
         raise PoisonRecord(f"not a valid event: {reasons}") from exc
-    return Envelope(account, received_at, event)
+    if len(event.received_at) < 16:
+        raise PoisonRecord(f"received_at {event.received_at!r} is not an instant")
+    return Envelope(event.account, event.received_at, event)
 
 
 def row(envelope: Envelope) -> dict[str, Any]:
@@ -116,7 +124,7 @@ def row(envelope: Envelope) -> dict[str, Any]:
     values = envelope.event.model_dump(mode="json")
     values["account"] = envelope.account
     values["received_at"] = envelope.received_at
-    return {column.name: values.get(column.name) for column in COLUMNS}
+    return {name: values.get(name) for name in _NAMES}
 
 
 def partition_of(received_at: str) -> tuple[str, int]:

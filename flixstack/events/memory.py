@@ -21,18 +21,13 @@ class MemoryAnalyticsStore:
     counters: dict[TrendKey, float] = field(default_factory=dict)
 
     def sessions(self, session_ids: Sequence[str]) -> dict[str, Session]:
-        return {sid: copy.deepcopy(self.stored[sid]) for sid in session_ids if sid in self.stored}
+        return {sid: _copy(self.stored[sid]) for sid in session_ids if sid in self.stored}
 
     def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
-        refused = []
         for session in sessions:
-            held = self.stored.get(session.session_id)
-            if (held.version if held else 0) != session.version:
-                refused.append(session.session_id)
-                continue
             session.version += 1
-            self.stored[session.session_id] = copy.deepcopy(session)
-        return refused
+            self.stored[session.session_id] = _copy(session)
+        return []
 
     def add_qoe(self, sums: Mapping[QoeKey, qoe.Aggregate]) -> None:
         for key, aggregate in sums.items():
@@ -41,6 +36,13 @@ class MemoryAnalyticsStore:
     def add_trending(self, counters: Mapping[TrendKey, float]) -> None:
         for key, weight in counters.items():
             self.counters[key] = self.counters.get(key, 0.0) + weight
+
+
+def _copy(session: Session) -> Session:
+    """What a store hands out: the consumer's changes never reach the stored state."""
+    copied = copy.copy(session)
+    copied.seen = dict(session.seen)
+    return copied
 
 
 @dataclass

@@ -80,6 +80,8 @@ def ratio(part: float, whole: float) -> float | None:
 class Aggregate:
     """Sums of one minute (or of any merge of minutes and keys)."""
 
+    events: int = 0
+    """Events applied (every type)."""
     views: int = 0
     """session_start events."""
     plays: int = 0
@@ -101,10 +103,23 @@ class Aggregate:
     """Startup-time sketch: bucket index -> plays."""
 
     def add(self, other: Aggregate) -> None:
-        for f in SUM_FIELDS:
-            setattr(self, f, getattr(self, f) + getattr(other, f))
+        # spelled out: the consumer adds one of these per session and batch
+        self.events += other.events
+        self.views += other.views
+        self.plays += other.plays
+        self.startup_ms += other.startup_ms
+        self.startup_score += other.startup_score
+        self.watch_ms += other.watch_ms
+        self.stall_ms += other.stall_ms
+        self.stalls += other.stalls
+        self.bitrate_ms += other.bitrate_ms
+        self.errors += other.errors
+        self.failed_views += other.failed_views
+        self.ended += other.ended
+        self.smoothness += other.smoothness
+        sketch = self.sketch
         for index, count in other.sketch.items():
-            self.sketch[index] = self.sketch.get(index, 0) + count
+            sketch[index] = sketch.get(index, 0) + count
 
     def add_startup(self, startup_ms: float) -> None:
         self.plays += 1

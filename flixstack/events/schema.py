@@ -118,6 +118,16 @@ PlayerEvent = Annotated[
     | SessionEnd,
     Field(discriminator="type"),
 ]
+EVENT_MODELS: tuple[type[BaseModel], ...] = (
+    SessionStart,
+    FirstFrame,
+    HeartbeatEvent,
+    StallStart,
+    StallEnd,
+    BitrateSwitch,
+    ErrorEvent,
+    SessionEnd,
+)
 EVENT_TYPES: tuple[str, ...] = (
     "session_start",
     "first_frame",

@@ -7,8 +7,8 @@ client that resends a batch does so within it), its last heartbeat, and its tota
 rebuffers and playing time its smoothness score needs when it ends, whether it already
 counted as a view, a play, a failure.
 
-``fold`` applies one event and answers its ``Effects``: which QoE minute sums grow (and by
-what), whether it is a play for trending, and the heartbeat it makes for progress.
+``fold`` applies one event: it adds to the QoE minute sums it counts in, and answers its
+``Effects``: whether it is a play for trending, and where it puts the profile's progress.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import NamedTuple
 
 from flixstack.events import qoe, schema
 from flixstack.events.lake import Envelope
@@ -33,8 +34,9 @@ def fingerprint(event_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little")
 
 
-@dataclass(frozen=True)
-class QoeKey:
+class QoeKey(NamedTuple):
+    """A tuple: hashed and compared in C, as the consumer looks one up per event."""
+
     minute: str
     """``YYYY-MM-DDTHH:MM``, UTC, of when the API accepted the event."""
     title_id: str
@@ -77,18 +79,43 @@ class Session:
         return {fp: at for fp, at in _SEEN.iter_unpack(blob)}
 
     def forget_before(self, horizon: int) -> None:
-        self.seen = {fp: at for fp, at in self.seen.items() if at >= horizon}
+        """Drops what was seen before ``horizon`` (cheap when nothing is that old: the
+        oldest entry comes first)."""
+        oldest = next(iter(self.seen.values()), horizon)
+        if oldest < horizon:
+            self.seen = {fp: at for fp, at in self.seen.items() if at >= horizon}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class ProgressMark:
+    """Where a heartbeat (or the session's end) puts the profile in the title."""
+
+    event: schema.HeartbeatEvent | schema.SessionEnd
+    position_s: float
+    duration_s: float
+
+    def heartbeat(self) -> Heartbeat:
+        """The heartbeat progress takes (built without validating again: every field
+        comes from an event the schema validated, whose bounds are at least as tight)."""
+        event = self.event
+        return Heartbeat.model_construct(
+            event_id=event.event_id,
+            title_id=event.title_id,
+            episode_id=event.episode_id,
+            position_s=self.position_s,
+            duration_s=self.duration_s,
+            client_ts=event.client_ts,
+            device=event.device,
+        )
+
+
+@dataclass(slots=True)
 class Effects:
-    key: QoeKey
-    delta: qoe.Aggregate = field(default_factory=qoe.Aggregate)
-    """What the event's own minute gains."""
-    start_delta: tuple[QoeKey, qoe.Aggregate] | None = None
-    """A failure counts in the minute its view started."""
+    """What an event changes besides the QoE sums it adds to."""
+
     play: bool = False
-    heartbeat: Heartbeat | None = None
+    """A first frame: a play for trending."""
+    progress: ProgressMark | None = None
 
 
 def minute_of(received_at: str) -> str:
@@ -102,71 +129,65 @@ def key_of(envelope: Envelope) -> QoeKey:
     )
 
 
-def seen(session: Session, event_id: str) -> bool:
-    return fingerprint(event_id) in session.seen
-
-
-def fold(session: Session, envelope: Envelope, received: datetime) -> Effects:
-    """Applies one (not yet seen) event to its session; answers what it changes."""
+def fold(
+    session: Session,
+    envelope: Envelope,
+    received_s: int,
+    sums: dict[QoeKey, qoe.Aggregate],
+) -> Effects | None:
+    """Applies one event to its session, adding what it counts to ``sums`` (by QoE
+    minute); answers what else it changes, or None for an event the session already
+    applied (within the dedupe window)."""
     event = envelope.event
-    session.seen[fingerprint(event.event_id)] = int(received.timestamp())
-    effects = Effects(key_of(envelope))
-    delta = effects.delta
+    mark = fingerprint(event.event_id)
+    if mark in session.seen:
+        return None
+    session.seen[mark] = received_s
+    key = key_of(envelope)
+    delta = sums.get(key)
+    if delta is None:
+        delta = sums[key] = qoe.Aggregate()
+    delta.events += 1
+    effects = Effects()
     client_s = event.client_ts.timestamp()
     match event:
+        case schema.HeartbeatEvent():
+            session.bitrate_bps = event.bitrate_bps
+            _played(session, delta, event.position_s, client_s)
+            session.duration_s = event.duration_s
+            effects.progress = ProgressMark(event, event.position_s, event.duration_s)
         case schema.SessionStart():
             if session.start_minute is None:
-                session.start_minute = effects.key.minute
-                delta.views = 1
+                session.start_minute = key.minute
+                delta.views += 1
         case schema.FirstFrame(startup_ms=startup_ms):
             if not session.played:
                 session.played = True
                 delta.add_startup(startup_ms)
                 effects.play = True
             session.last_ts = client_s if session.last_ts is None else session.last_ts
-        case schema.HeartbeatEvent():
-            session.bitrate_bps = event.bitrate_bps
-            _played(session, delta, event.position_s, client_s)
-            session.duration_s = event.duration_s
-            effects.heartbeat = Heartbeat(
-                event_id=event.event_id,
-                title_id=event.title_id,
-                episode_id=event.episode_id,
-                position_s=event.position_s,
-                duration_s=event.duration_s,
-                client_ts=event.client_ts,
-                device=event.device,
-            )
         case schema.StallStart():
             session.stalls += 1
-            delta.stalls = 1
+            delta.stalls += 1
         case schema.StallEnd(stall_ms=stall_ms):
             session.stall_ms += stall_ms
-            delta.stall_ms = stall_ms
+            delta.stall_ms += stall_ms
         case schema.ErrorEvent(fatal=fatal):
-            delta.errors = 1
+            delta.errors += 1
             if fatal and not session.failed:
                 session.failed = True
-                failure = qoe.Aggregate(failed_views=1)
-                start = session.start_minute or effects.key.minute
-                effects.start_delta = (QoeKey(start, *_dims(effects.key)), failure)
+                start = QoeKey(session.start_minute or key.minute, *_dims(key))
+                sums.setdefault(start, qoe.Aggregate()).failed_views += 1
         case schema.SessionEnd():
             _played(session, delta, event.position_s, client_s)
             if session.duration_s is not None:
-                effects.heartbeat = Heartbeat(
-                    event_id=event.event_id,
-                    title_id=event.title_id,
-                    episode_id=event.episode_id,
-                    position_s=min(event.position_s, session.duration_s),
-                    duration_s=session.duration_s,
-                    client_ts=event.client_ts,
-                    device=event.device,
-                )
+                position = min(event.position_s, session.duration_s)
+                effects.progress = ProgressMark(event, position, session.duration_s)
             if not session.ended and session.played:
                 session.ended = True
                 share = qoe.ratio(session.stall_ms, session.watch_ms + session.stall_ms) or 0.0
-                delta.ended = 1
-                delta.smoothness = qoe.smoothness_score(session.stalls, share)
+                delta.ended += 1
+                delta.smoothness += qoe.smoothness_score(session.stalls, share)
         case schema.BitrateSwitch(to_bps=to_bps):
             session.bitrate_bps = to_bps
     return effects

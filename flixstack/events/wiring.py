@@ -52,9 +52,9 @@ class EmfMetrics:
             name=spec.METRIC_DUPLICATES, unit=MetricUnit.Count, value=outcome.duplicates
         )
         batch.add_metric(name=spec.METRIC_POISON, unit=MetricUnit.Count, value=outcome.poison)
-        if outcome.lag_ms:
+        if outcome.max_lag_ms is not None:
             batch.add_metric(
-                name=spec.METRIC_LAG, unit=MetricUnit.Milliseconds, value=max(outcome.lag_ms)
+                name=spec.METRIC_LAG, unit=MetricUnit.Milliseconds, value=outcome.max_lag_ms
             )
         batch.flush_metrics()
         for cdn, sums in outcome.by_cdn.items():
@@ -109,11 +109,12 @@ class EventBatchProcessor(BatchProcessor):
         self.outcome = BatchOutcome()
 
     def stage(self, record: KinesisStreamRecord) -> None:
+        payload = record.kinesis
         self._staged.append(
             StreamRecord(
-                record.kinesis.sequence_number,
-                record.kinesis.partition_key,
-                record.kinesis.data_as_bytes(),
+                payload.sequence_number,
+                payload.partition_key,
+                payload.data_as_bytes(),
                 record.event_source_arn or "",
             )
         )

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000
-MAX_RETRIES = 3
+BATCH_SIZE = spec.EVENTS_BATCH_RECORDS
+MAX_RETRIES = spec.EVENTS_MAX_RETRIES
 IDLE_S = 0.1
 """Pause after an empty read: the lag an idle consumer adds."""
 CHECKPOINT_SK_PREFIX = "SHARD#"

@@ -78,3 +78,12 @@ def test_summary_ratios() -> None:
     assert s.rebuffer_ratio == pytest.approx(0.1)
     assert s.average_bitrate_bps == pytest.approx(2_000_000)
     assert s.error_rate == pytest.approx(0.25)
+
+
+def test_add_adds_every_sum() -> None:
+    ones = qoe.Aggregate(**{name: 1 for name in qoe.SUM_FIELDS}, sketch={3: 1})
+    total = qoe.Aggregate()
+    total.add(ones)
+    total.add(ones)
+    assert total.sums() == {name: 2 for name in qoe.SUM_FIELDS}
+    assert total.sketch == {3: 2}
