@@ -309,9 +309,12 @@ NOTIFICATIONS: tuple[NotificationSpec, ...] = (MASTER_UPLOADED,)
 # --- streams ---------------------------------------------------------------------------------
 EVENTS = StreamSpec("events", "player and QoE events, partitioned by session id")
 STREAMS: tuple[StreamSpec, ...] = (EVENTS,)
-EVENTS_BATCH_RECORDS = 1000
-"""Records per consumer batch: the Lambda event source's batch size, and the local
-poller's."""
+EVENTS_BATCH_RECORDS = 5000
+"""Records per consumer batch at most: the Lambda event source's batch size, and the local
+poller's. The consumer reads and writes each session once per batch, so under load fuller
+batches cost less per event (measured in-process: 1,000 -> 5,000 records, about 22k ->
+33k events/s a process); 5,000 records of ~0.5 KB (base64) stay well inside Lambda's 6 MB
+invocation payload. A quiet stream gives smaller batches (the 1 s batching window)."""
 EVENTS_MAX_RETRIES = 3
 """Retries of a failing batch before its range goes to the on-failure destination."""
 

@@ -29,6 +29,7 @@ from flixstack.catalog.snapshot import CatalogCache
 from flixstack.errors import InvalidInput
 from flixstack.events.dashboard import QoeDashboard
 from flixstack.events.ingest import EventIngest
+from flixstack.events.trending import TrendingRanks
 from flixstack.media.uploads import IngestService
 from flixstack.playback import wiring
 from flixstack.playback.service import PlaybackService
@@ -52,6 +53,7 @@ class Services:
     playback: PlaybackService
     events: EventIngest
     qoe: QoeDashboard
+    trending: TrendingRanks
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -66,6 +68,7 @@ class Services:
         )
         view, viewer_store, viewers = seen.view, seen.viewer_store, seen.viewers
         delivery = wiring.delivery(settings, clients)
+        analytics = DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb)
         return cls(
             settings=settings,
             clients=clients,
@@ -96,7 +99,8 @@ class Services:
                 delivery,
             ),
             events=EventIngest(KinesisSink(naming.stream(spec.EVENTS), clients.kinesis), viewers),
-            qoe=QoeDashboard(DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb)),
+            qoe=QoeDashboard(analytics),
+            trending=TrendingRanks(analytics),
         )
 
 
@@ -134,6 +138,10 @@ async def _events(request: Request) -> EventIngest:
 
 async def _qoe(request: Request) -> QoeDashboard:
     return _services(request).qoe
+
+
+async def _trending(request: Request) -> TrendingRanks:
+    return _services(request).trending
 
 
 async def _playback(request: Request) -> PlaybackService:
@@ -214,6 +222,7 @@ ViewersDep = Annotated[ViewerService, Depends(_viewers)]
 PlaybackDep = Annotated[PlaybackService, Depends(_playback)]
 EventsDep = Annotated[EventIngest, Depends(_events)]
 QoeDep = Annotated[QoeDashboard, Depends(_qoe)]
+TrendingDep = Annotated[TrendingRanks, Depends(_trending)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

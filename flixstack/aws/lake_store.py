@@ -135,3 +135,22 @@ class Lake:
         cursor = self._con.execute(sql, list(parameters))
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def interactions(self, since: str = "") -> list[dict[str, Any]]:
+        """What recommendation training learns from: per profile and title (and account),
+        the sessions that played it, how far it got, its length and when it was last
+        played, from the heartbeats and session ends received since ``since`` (ISO-8601)."""
+        return self.query(INTERACTIONS_SQL, [since])
+
+
+INTERACTIONS_SQL = """
+SELECT account, profile_id, title_id,
+       count(DISTINCT session_id) AS sessions,
+       max(position_s) AS furthest_s,
+       max(duration_s) AS duration_s,
+       max(received_at) AS last_at
+FROM player_events
+WHERE type IN ('heartbeat', 'session_end') AND received_at >= ?
+GROUP BY account, profile_id, title_id
+ORDER BY last_at DESC
+"""

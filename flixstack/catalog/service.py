@@ -4,7 +4,7 @@ them (``CatalogView``). Services talk to repository protocols, never to boto3.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -508,6 +508,27 @@ class CatalogView:
             cursor=None,
         )
         return Row(id=f"genre:{genre}", title=genre.replace("-", " ").title(), items=page.items)
+
+    def ranked_row(
+        self,
+        row_id: str,
+        title: str,
+        ranked: Iterable[str],
+        *,
+        territory: str,
+        accept_language: str | None,
+        limit: int,
+    ) -> Row:
+        """A row of these titles in this order, keeping those licensed in the territory
+        now (a ranking made elsewhere, such as trending, may name others)."""
+        snapshot = self._cache.snapshot()
+        visible = self._visible(snapshot, territory)
+        items = [
+            self._cached_card(snapshot, snapshot.titles[title_id], accept_language)
+            for title_id in ranked
+            if title_id in snapshot.titles and visible(title_id)
+        ][:limit]
+        return Row(id=row_id, title=title, items=items)
 
     def search(
         self, query: str, *, territory: str, accept_language: str | None, limit: int

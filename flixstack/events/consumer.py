@@ -38,7 +38,7 @@ from flixstack.errors import NotFound
 from flixstack.events import lake, qoe, sessions, trending
 from flixstack.events.lake import Envelope, PoisonRecord
 from flixstack.events.sessions import ProgressMark, QoeKey, Session
-from flixstack.viewers.models import Heartbeat, HeartbeatBatch, ProgressReport
+from flixstack.viewers.models import MAX_BATCH, Heartbeat, HeartbeatBatch, ProgressReport
 
 logger = logging.getLogger(__name__)
 
@@ -179,35 +179,26 @@ class EventConsumer:
         self, by_session: dict[str, list[tuple[StreamRecord, Envelope]]], outcome: BatchOutcome
     ) -> set[str]:
         now = self._clock()
-        stored = self._store.sessions(list(by_session)) if by_session else {}
         horizon = int((now - sessions.DEDUPE_WINDOW).timestamp())
-        folded: dict[str, _Folded] = {}
         received_s: dict[str, int] = {}
-        for session_id, items in by_session.items():
-            session = stored.get(session_id) or Session(session_id)
-            session.forget_before(horizon)
-            result = folded[session_id] = _Folded(session)
-            for _, envelope in items:
-                stamp = envelope.received_at
-                at = received_s.get(stamp)
-                if at is None:
-                    at = received_s[stamp] = int(_instant(stamp).timestamp())
-                effects = sessions.fold(session, envelope, at, result.sums)
-                if effects is None:
-                    outcome.duplicates += 1
-                else:
-                    result.add(envelope, effects)
+        sums: dict[QoeKey, qoe.Aggregate] = {}
+        stored = self._store.sessions(list(by_session)) if by_session else {}
+        folded = _fold(by_session, stored, horizon, received_s, sums)
+        outcome.duplicates = sum(f.duplicates for f in folded.values())
         failed = self._write_progress(folded, outcome)
-        good = [f for sid, f in folded.items() if sid not in failed]
-        outcome.by_cdn = self._write_shared(good, now)
+        if failed:
+            # rare: the sums must leave out the sessions that will be retried, so fold the
+            # others again from their stored state (nothing was saved yet)
+            kept = {sid: items for sid, items in by_session.items() if sid not in failed}
+            sums = {}
+            folded = _fold(kept, self._store.sessions(list(kept)), horizon, received_s, sums)
+        good = list(folded.values())
+        outcome.by_cdn = self._write_shared(good, sums, now)
         expires = int((now + sessions.SESSION_TTL).timestamp())
         touched = [f.session for f in good if f.applied]
         unsaved = set(self._store.save_sessions(touched, expires)) if touched else set()
         failed |= unsaved
         outcome.failed_sessions = sorted(failed)
-        if outcome.applied:
-            oldest = min(received_s[f.envelopes[0].received_at] for f in good if f.applied)
-            outcome.max_lag_ms = max(0.0, (now.timestamp() - oldest) * 1000)
         for f in good:
             if f.session.session_id in unsaved:
                 continue
@@ -215,6 +206,9 @@ class EventConsumer:
             for envelope in f.plays:
                 startup = getattr(envelope.event, "startup_ms", 0.0)
                 outcome.startups_by_cdn.setdefault(envelope.event.cdn, []).append(startup)
+        if outcome.applied:
+            oldest = min(received_s[f.envelopes[0].received_at] for f in good if f.applied)
+            outcome.max_lag_ms = max(0.0, (now.timestamp() - oldest) * 1000)
         return failed
 
     def _write_progress(self, folded: Mapping[str, _Folded], outcome: BatchOutcome) -> set[str]:
@@ -264,23 +258,25 @@ class EventConsumer:
     def _record_progress(self, key: tuple[str, str, str], beats: list[Heartbeat]) -> int:
         account, profile_id, territory = key
         try:
-            report = self._progress.record(
-                account, profile_id, HeartbeatBatch(heartbeats=beats), territory=territory
-            )
+            rejected = 0
+            for start in range(0, len(beats), MAX_BATCH):
+                # the heartbeats were built from validated events: no second validation
+                batch = HeartbeatBatch.model_construct(heartbeats=beats[start : start + MAX_BATCH])
+                report = self._progress.record(account, profile_id, batch, territory=territory)
+                rejected += len(report.rejected)
         except NotFound:
             logger.info("profile %s is gone; its heartbeats count for QoE only", profile_id)
             return len(beats)
-        return len(report.rejected)
+        return rejected
 
-    def _write_shared(self, good: Iterable[_Folded], now: datetime) -> dict[str, qoe.Aggregate]:
-        """Writes the lake rows, the QoE sums and the trending counters of these sessions;
-        answers the sums by CDN (for metrics)."""
-        sums: dict[QoeKey, qoe.Aggregate] = {}
+    def _write_shared(
+        self, good: Iterable[_Folded], sums: dict[QoeKey, qoe.Aggregate], now: datetime
+    ) -> dict[str, qoe.Aggregate]:
+        """Writes the lake rows of these sessions, the batch's QoE sums and the trending
+        counters of its plays; answers the sums by CDN (for metrics)."""
         counters: dict[TrendKey, float] = {}
         rows: list[dict[str, Any]] = []
         for result in good:
-            for key, delta in result.sums.items():
-                sums.setdefault(key, qoe.Aggregate()).add(delta)
             for envelope in result.plays:
                 at = _instant(envelope.received_at)
                 event = envelope.event
@@ -306,24 +302,48 @@ class EventConsumer:
 
 @dataclass
 class _Folded:
-    """A session's share of a batch: its new events and what they add up to."""
+    """A session's share of a batch: its new events, plays and progress marks."""
 
     session: Session
     envelopes: list[Envelope] = field(default_factory=list)
-    sums: dict[QoeKey, qoe.Aggregate] = field(default_factory=dict)
     plays: list[Envelope] = field(default_factory=list)
     marks: list[tuple[Envelope, ProgressMark]] = field(default_factory=list)
+    duplicates: int = 0
 
     @property
     def applied(self) -> int:
         return len(self.envelopes)
 
-    def add(self, envelope: Envelope, effects: sessions.Effects) -> None:
-        self.envelopes.append(envelope)
-        if effects.play:
-            self.plays.append(envelope)
-        if effects.progress is not None:
-            self.marks.append((envelope, effects.progress))
+
+def _fold(
+    by_session: Mapping[str, list[tuple[StreamRecord, Envelope]]],
+    stored: Mapping[str, Session],
+    horizon: int,
+    received_s: dict[str, int],
+    sums: dict[QoeKey, qoe.Aggregate],
+) -> dict[str, _Folded]:
+    """Each session's events in stream order, into ``sums`` (every session's adding to
+    the same minutes: one sum per minute key for the batch)."""
+    folded: dict[str, _Folded] = {}
+    for session_id, items in by_session.items():
+        session = stored.get(session_id) or Session(session_id)
+        session.forget_before(horizon)
+        result = folded[session_id] = _Folded(session)
+        for _, envelope in items:
+            stamp = envelope.received_at
+            at = received_s.get(stamp)
+            if at is None:
+                at = received_s[stamp] = int(_instant(stamp).timestamp())
+            effects = sessions.fold(session, envelope, at, sums)
+            if effects is None:
+                result.duplicates += 1
+                continue
+            result.envelopes.append(envelope)
+            if effects.play:
+                result.plays.append(envelope)
+            if effects.progress is not None:
+                result.marks.append((envelope, effects.progress))
+    return folded
 
 
 def _order(mark: ProgressMark) -> tuple[datetime, str]:

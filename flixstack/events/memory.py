@@ -3,7 +3,6 @@ in-process benchmark run it against (measuring the consumer itself, not a databa
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,12 +20,14 @@ class MemoryAnalyticsStore:
     counters: dict[TrendKey, float] = field(default_factory=dict)
 
     def sessions(self, session_ids: Sequence[str]) -> dict[str, Session]:
-        return {sid: _copy(self.stored[sid]) for sid in session_ids if sid in self.stored}
+        """Copies, as a store's reads are: the consumer's changes reach the store only
+        when it saves them (then it hands its objects over and keeps no hold of them)."""
+        return {sid: self.stored[sid].clone() for sid in session_ids if sid in self.stored}
 
     def save_sessions(self, sessions: Sequence[Session], expires_at: int) -> list[str]:
         for session in sessions:
             session.version += 1
-            self.stored[session.session_id] = _copy(session)
+            self.stored[session.session_id] = session
         return []
 
     def add_qoe(self, sums: Mapping[QoeKey, qoe.Aggregate]) -> None:
@@ -38,23 +39,21 @@ class MemoryAnalyticsStore:
             self.counters[key] = self.counters.get(key, 0.0) + weight
 
 
-def _copy(session: Session) -> Session:
-    """What a store hands out: the consumer's changes never reach the stored state."""
-    copied = copy.copy(session)
-    copied.seen = dict(session.seen)
-    return copied
-
-
 @dataclass
 class MemoryProgress:
-    """Records what the consumer asks progress to apply."""
+    """Records what the consumer asks progress to apply (``keep``: every call, for tests;
+    else only how many heartbeats, so that a long benchmark holds no growing heap)."""
 
+    keep: bool = True
     calls: list[tuple[str, str, str, HeartbeatBatch]] = field(default_factory=list)
+    heartbeats: int = 0
 
     def record(
         self, account: str, profile_id: str, batch: HeartbeatBatch, *, territory: str
     ) -> ProgressReport:
-        self.calls.append((account, profile_id, territory, batch))
+        self.heartbeats += len(batch.heartbeats)
+        if self.keep:
+            self.calls.append((account, profile_id, territory, batch))
         return ProgressReport(applied=len(batch.heartbeats))
 
 

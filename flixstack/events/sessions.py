@@ -13,6 +13,7 @@ counted as a view, a play, a failure.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import struct
 from dataclasses import dataclass, field
@@ -71,6 +72,12 @@ class Session:
     version: int = 0
     """0 for a session never stored."""
 
+    def clone(self) -> Session:
+        """A copy whose changes never reach this one."""
+        copied = copy.copy(self)
+        copied.seen = dict(self.seen)
+        return copied
+
     def pack_seen(self) -> bytes:
         return b"".join(_SEEN.pack(fp, at) for fp, at in self.seen.items())
 
@@ -86,8 +93,7 @@ class Session:
             self.seen = {fp: at for fp, at in self.seen.items() if at >= horizon}
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressMark:
+class ProgressMark(NamedTuple):
     """Where a heartbeat (or the session's end) puts the profile in the title."""
 
     event: schema.HeartbeatEvent | schema.SessionEnd
@@ -109,13 +115,16 @@ class ProgressMark:
         )
 
 
-@dataclass(slots=True)
-class Effects:
+class Effects(NamedTuple):
     """What an event changes besides the QoE sums it adds to."""
 
     play: bool = False
     """A first frame: a play for trending."""
     progress: ProgressMark | None = None
+
+
+NOTHING_ELSE = Effects()
+A_PLAY = Effects(play=True)
 
 
 def minute_of(received_at: str) -> str:
@@ -148,14 +157,14 @@ def fold(
     if delta is None:
         delta = sums[key] = qoe.Aggregate()
     delta.events += 1
-    effects = Effects()
+    effects = NOTHING_ELSE
     client_s = event.client_ts.timestamp()
     match event:
         case schema.HeartbeatEvent():
             session.bitrate_bps = event.bitrate_bps
             _played(session, delta, event.position_s, client_s)
             session.duration_s = event.duration_s
-            effects.progress = ProgressMark(event, event.position_s, event.duration_s)
+            effects = Effects(progress=ProgressMark(event, event.position_s, event.duration_s))
         case schema.SessionStart():
             if session.start_minute is None:
                 session.start_minute = key.minute
@@ -164,7 +173,7 @@ def fold(
             if not session.played:
                 session.played = True
                 delta.add_startup(startup_ms)
-                effects.play = True
+                effects = A_PLAY
             session.last_ts = client_s if session.last_ts is None else session.last_ts
         case schema.StallStart():
             session.stalls += 1
@@ -182,7 +191,7 @@ def fold(
             _played(session, delta, event.position_s, client_s)
             if session.duration_s is not None:
                 position = min(event.position_s, session.duration_s)
-                effects.progress = ProgressMark(event, position, session.duration_s)
+                effects = Effects(progress=ProgressMark(event, position, session.duration_s))
             if not session.ended and session.played:
                 session.ended = True
                 share = qoe.ratio(session.stall_ms, session.watch_ms + session.stall_ms) or 0.0

@@ -12,8 +12,11 @@ whose plays are ``EPOCH_HALF_LIVES`` half-lives old by the time a third would ma
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from datetime import datetime
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Protocol
 
 HALF_LIFE_H = 12.0
 EPOCH_HALF_LIVES = 32
@@ -46,3 +49,43 @@ def score(counters: Iterable[tuple[int, float]], now: datetime) -> float:
             for epoch, counter in counters
         )
     )
+
+
+class TrendingSource(Protocol):
+    def trending(self, territory: str, now: datetime, limit: int = 20) -> list[tuple[str, float]]:
+        """The territory's titles by score now, highest first."""
+        ...
+
+
+RANK_LIMIT = 100
+"""Titles a ranking keeps (a row shows those licensed where the viewer is)."""
+
+
+class TrendingRanks:
+    """Each territory's ranking, read from the counters at most every ``ttl_s`` seconds
+    per process: the counters grow with every batch of events, a row needs them to the
+    minute, and the read path stays in memory (the near-cache idea)."""
+
+    def __init__(
+        self,
+        source: TrendingSource,
+        ttl_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._source = source
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._clock = clock
+        self._held: dict[str, tuple[float, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def ranked(self, territory: str) -> list[str]:
+        with self._lock:
+            held = self._held.get(territory)
+        if held is not None and self._monotonic() - held[0] < self._ttl_s:
+            return held[1]
+        ranked = [title for title, _ in self._source.trending(territory, self._clock(), RANK_LIMIT)]
+        with self._lock:
+            self._held[territory] = (self._monotonic(), ranked)
+        return ranked

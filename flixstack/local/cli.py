@@ -451,6 +451,33 @@ def events() -> None:
     local_events.main()
 
 
+@app.command("lake")
+def lake_command(
+    sql: Annotated[str, typer.Argument(help="SQL over the table player_events.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Rows as JSON lines.")] = False,
+) -> None:
+    """Query the events data lake (Parquet under s3://<lake>/events/ at AWS_ENDPOINT_URL,
+    or on AWS) with DuckDB, e.g. flixstack lake "SELECT type, count(*) FROM player_events
+    GROUP BY type"."""
+    from flixstack import spec
+    from flixstack.aws.lake_store import Lake
+
+    settings = Settings()
+    try:
+        rows = Lake(AwsClients(settings), settings.naming.bucket(spec.LAKE)).query(sql)
+    except Exception as exc:  # DuckDB's errors name the SQL mistake; show them, not a trace
+        console.print(f"[red]{type(exc).__name__}:[/] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        for row in rows:
+            out.print_json(json.dumps(row, default=str))
+        return
+    table = Table(*(rows[0].keys() if rows else ["(no rows)"]))
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
 @app.command()
 def worker() -> None:
     """Run the transcode worker against the queue at AWS_ENDPOINT_URL (or AWS)."""

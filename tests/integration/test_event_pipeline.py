@@ -120,10 +120,13 @@ def test_played_events_reach_qoe_progress_trending_and_the_lake_once(
     rows = viewer.get(f"/profiles/{profile}/continue-watching").json()["items"]
     assert [r["title"]["id"] for r in rows] == ["movie-a"]
 
-    # AND trending in US counts the play
+    # AND trending in US counts the play, and the Trending Now row shows it first
     ranked = store.trending("US", datetime.now(UTC))
     assert ranked[0][0] == "movie-a"
     assert ranked[0][1] == pytest.approx(1.0, rel=1e-3)
+    row = viewer.get("/rows/trending").json()
+    assert row["id"] == "trending"
+    assert [card["id"] for card in row["items"]] == ["movie-a"]
 
     # AND the lake holds each event once, which DuckDB reads from the emulator's S3
     lake = Lake(clients, bootstrapped.naming.bucket(spec.LAKE))
@@ -140,6 +143,12 @@ def test_played_events_reach_qoe_progress_trending_and_the_lake_once(
         "stall_start": 1,
     }
     assert next(r["startup"] for r in found if r["type"] == "first_frame") == 700
+    [watched] = [r for r in lake.interactions() if r["profile_id"] == profile]
+    assert (watched["title_id"], watched["sessions"], watched["furthest_s"]) == (
+        "movie-a",
+        1,
+        139.5,
+    )
     [partition] = lake.query("SELECT DISTINCT dt, hour FROM player_events")
     assert str(partition["dt"]) == datetime.now(UTC).strftime("%Y-%m-%d")
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from flixstack.api.deps import CatalogViewDep, ViewerDep
+from flixstack.api.deps import CatalogViewDep, TrendingDep, ViewerDep
 from flixstack.catalog.models import GENRES, CardPage, Row, TitleCard, TitleDetail, TitleKind
 from flixstack.catalog.service import MAX_PAGE
 
@@ -53,6 +53,22 @@ async def title(
 async def new_releases(catalog: CatalogViewDep, viewer: ViewerDep, limit: Limit = 20) -> Row:
     return catalog.new_row(
         territory=viewer.territory, accept_language=viewer.accept_language, limit=limit
+    )
+
+
+@router.get("/rows/trending", response_model=Row)
+def trending_row(
+    catalog: CatalogViewDep, trending: TrendingDep, viewer: ViewerDep, limit: Limit = 20
+) -> Row:
+    """Trending Now where the viewer is: titles by plays in the territory, each play
+    counting half as much every 12 hours (from the player events; refreshed every 30 s)."""
+    return catalog.ranked_row(
+        "trending",
+        "Trending Now",
+        trending.ranked(viewer.territory),
+        territory=viewer.territory,
+        accept_language=viewer.accept_language,
+        limit=limit,
     )
 
 
