@@ -94,7 +94,7 @@ def test_the_stream_triggers_it_with_partial_batch_failures_bisection_and_a_dead
     assert 1 <= source["maximumRetryAttempts"] <= 5
     assert 60 <= source["maximumRecordAgeInSeconds"] <= spec.EVENTS.retention_hours * 3600
     assert source["maximumBatchingWindowInSeconds"] == 1
-    assert 10 <= source["batchSize"] <= 1000
+    assert source["batchSize"] == spec.EVENTS_BATCH_RECORDS <= 10_000  # Kinesis sources cap it
     assert source["startingPosition"] == "LATEST"
     assert source["parallelizationFactor"] == analytics.PARALLELIZATION_FACTOR
     assert source["destinationConfig"] == {"onFailure": {"destinationArn": _dead_letter_arn(graph)}}
