@@ -214,9 +214,10 @@ def kinesis_events(
 
 
 # --- in-process ----------------------------------------------------------------------------
-def _consume(batches: Sequence[dict[str, Any]]) -> tuple[float, int]:
+def _consume(batches: Sequence[dict[str, Any]], start: Any = None) -> tuple[float, int]:
     """One consumer (a fresh one, stores in memory) over these Lambda events: the seconds
-    it took and the events it applied."""
+    it took and the events it applied. ``start`` (a callable) is waited for once all is
+    ready, so that consumers side by side begin together."""
     processor = wiring.EventBatchProcessor(
         EventConsumer(
             MemoryAnalyticsStore(),
@@ -230,6 +231,8 @@ def _consume(batches: Sequence[dict[str, Any]]) -> tuple[float, int]:
     # trace out of the garbage collector's walks (as the emulator keeps its store out)
     gc.collect()
     gc.freeze()
+    if start is not None:
+        start()
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         started = time.perf_counter()
         for event in batches:
@@ -244,9 +247,11 @@ def _consume(batches: Sequence[dict[str, Any]]) -> tuple[float, int]:
 def _worker(
     batches: Sequence[dict[str, Any]], ready: Any, go: Any, results: Any
 ) -> None:  # pragma: no cover - runs in a child process
-    ready.wait()
-    go.wait()
-    results.put(_consume(batches))
+    def start() -> None:
+        ready.wait()
+        go.wait()
+
+    results.put(_consume(batches, start))
 
 
 def _in_parallel(shards: Sequence[Sequence[dict[str, Any]]]) -> tuple[float, int]:
