@@ -625,7 +625,7 @@ def _figure(result: dict[str, Any]) -> str:
     from matplotlib import pyplot as plt
 
     figure, (rates, lags) = plt.subplots(1, 2, figsize=(11, 4))
-    names = ["peer: decode only", "consumer (in-process)", "end to end (emulator)"]
+    names = ["peer: decode only (1 process)", "consumer (2 processes)", "end to end (emulator)"]
     values = [
         result["in_process"]["peer_decode_events_per_s"],
         result["consumer_events_per_s"],
@@ -633,7 +633,8 @@ def _figure(result: dict[str, Any]) -> str:
     ]
     rates.barh(names, values, color=["#999", "#4f9dde", "#4fbf7a"])
     rates.axvline(GOALS["consumer_events_per_s"], color="#e0823d", linestyle="--", label="goal")
-    rates.set_xlabel("events per second")
+    rates.set_xscale("log")
+    rates.set_xlabel("events per second (log scale)")
     rates.legend()
     ordered = sorted(result["end_to_end"]["lags_ms"])
     lags.plot(ordered, [(n + 1) / len(ordered) for n in range(len(ordered))], color="#4f9dde")
