@@ -99,7 +99,7 @@ class Services:
                 delivery,
             ),
             events=EventIngest(KinesisSink(naming.stream(spec.EVENTS), clients.kinesis), viewers),
-            qoe=QoeDashboard(analytics),
+            qoe=QoeDashboard(analytics, title_name=cache.title_name),
             trending=TrendingRanks(analytics),
         )
 

@@ -180,6 +180,14 @@ class CatalogCache:
             if self._current is None or snapshot.version > self._current.version:
                 self._current = snapshot
 
+    def title_name(self, title_id: str) -> str | None:
+        """A published title's name in its default language (None for another id)."""
+        doc = self.snapshot().titles.get(title_id)
+        if doc is None:
+            return None
+        text = doc.localized.get(doc.default_language) or next(iter(doc.localized.values()), None)
+        return text.name if text is not None else None
+
     def snapshot(self) -> CatalogSnapshot:
         current = self._current
         if current is None:

@@ -64,6 +64,7 @@ class Minute(Figures):
 
 class Group(Figures):
     name: str
+    label: str | None = Field(default=None, description="A title's name, for title groups.")
 
 
 class Bar(BaseModel):
@@ -85,9 +86,13 @@ class QoeReport(BaseModel):
 
 class QoeDashboard:
     def __init__(
-        self, source: QoeSource, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        source: QoeSource,
+        title_name: Callable[[str], str | None] = lambda _: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._source = source
+        self._title_name = title_name
         self._clock = clock
 
     def report(self, minutes: int, title_id: str | None = None) -> QoeReport:
@@ -112,7 +117,10 @@ class QoeDashboard:
             by_cdn=_groups(rows, lambda k: k.cdn),
             by_territory=_groups(rows, lambda k: k.territory),
             by_device=_groups(rows, lambda k: k.device),
-            top_titles=_groups(rows, lambda k: k.title_id)[:TOP_TITLES],
+            top_titles=[
+                group.model_copy(update={"label": self._title_name(group.name)})
+                for group in _groups(rows, lambda k: k.title_id)[:TOP_TITLES]
+            ],
         )
 
 

@@ -267,6 +267,8 @@ def test_a_play_shows_in_the_qoe_dashboard_with_its_startup_time(
     [own] = [n for n, bar in enumerate(histogram({bucket_of(first_frame_ms): 1})) if bar.plays]
     assert sum(after) == sum(before) + 1
     assert after[own] == before[own] + 1
+    named = httpx.get(f"{stage.platform.url}/admin/qoe/report", headers=admin).json()
+    assert {g["name"]: g["label"] for g in named["top_titles"]}[stage.title_id] == "Browser clip"
 
     page.goto(f"{stage.platform.url}/admin/qoe#token={admin_token}")
     page.wait_for_function("() => document.querySelector('#startup-histogram svg rect')")

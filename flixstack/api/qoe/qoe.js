@@ -93,7 +93,7 @@
     t.innerHTML = "<tr>" + head.map((h) => `<th>${h}</th>`).join("") + "</tr>";
     groups.forEach((g) => {
       const row = document.createElement("tr");
-      [g.name, fmt.n(g.plays), fmt.ms(g.startup_p50_ms), fmt.ms(g.startup_p95_ms), fmt.pct(g.rebuffer_ratio),
+      [g.label || g.name, fmt.n(g.plays), fmt.ms(g.startup_p50_ms), fmt.ms(g.startup_p95_ms), fmt.pct(g.rebuffer_ratio),
         fmt.bps(g.average_bitrate_bps), fmt.pct(g.error_rate), fmt.score(g.smoothness_score)].forEach((cell) => {
         const td = document.createElement("td");
         td.textContent = cell;

@@ -54,6 +54,9 @@ def test_the_report_covers_the_window_and_breaks_it_down() -> None:
         ("t1", 3),
         ("t2", 3),
     ]  # a tie: by name
+    assert [g.label for g in report.top_titles] == [None, None]
+    named = QoeDashboard(source, title_name={"t1": "First"}.get, clock=lambda: NOW)
+    assert [g.label for g in named.report(minutes=30).top_titles] == ["First", None]
     one_title = QoeDashboard(source, clock=lambda: NOW).report(minutes=30, title_id="t2")
     assert one_title.overall.plays == 3
 
