@@ -120,7 +120,7 @@ class DynamoAnalyticsStore:
             "device": key.device,
         }
         self._add(
-            {"pk": spec.qoe_pk(key.hour), "sk": spec.qoe_sk(key.minute, *_dims(key))},
+            {"pk": spec.qoe_pk(key.hour), "sk": spec.qoe_sk(key.minute, *key.dims)},
             adds,
             labels,
             "QoE minute",
@@ -205,10 +205,6 @@ class DynamoAnalyticsStore:
             if "LastEvaluatedKey" not in page:
                 return items
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _dims(key: QoeKey) -> tuple[str, str, str, str]:
-    return key.title_id, key.cdn, key.territory, key.device
 
 
 def _session_key_values(session_id: str) -> dict[str, str]:

@@ -4,11 +4,12 @@ CDN, territory, device and title."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flixstack.events import qoe
 from flixstack.events.consumer import hour_window
@@ -24,11 +25,17 @@ class QoeSource(Protocol):
 
 
 class Figures(BaseModel):
+    """An aggregate's ``QoeSummary``, and how many events it counts (a summary field this
+    model lacks is an error, not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     events: int
     views: int
     plays: int
     startup_p50_ms: float | None
     startup_p95_ms: float | None
+    startup_mean_ms: float | None
     rebuffer_ratio: float | None
     average_bitrate_bps: float | None
     error_rate: float | None
@@ -40,22 +47,7 @@ class Figures(BaseModel):
 
     @classmethod
     def of(cls, aggregate: qoe.Aggregate) -> Figures:
-        s = aggregate.summary()
-        return cls(
-            events=aggregate.events,
-            views=s.views,
-            plays=s.plays,
-            startup_p50_ms=s.startup_p50_ms,
-            startup_p95_ms=s.startup_p95_ms,
-            rebuffer_ratio=s.rebuffer_ratio,
-            average_bitrate_bps=s.average_bitrate_bps,
-            error_rate=s.error_rate,
-            startup_score=s.startup_score,
-            smoothness_score=s.smoothness_score,
-            watch_s=s.watch_s,
-            stalls=s.stalls,
-            errors=s.errors,
-        )
+        return cls(events=aggregate.events, **dataclasses.asdict(aggregate.summary()))
 
 
 class Minute(Figures):

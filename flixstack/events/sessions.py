@@ -49,6 +49,11 @@ class QoeKey(NamedTuple):
     def hour(self) -> str:
         return self.minute[:13]
 
+    @property
+    def dims(self) -> tuple[str, str, str, str]:
+        """(title, CDN, territory, device): the key without its minute."""
+        return self.title_id, self.cdn, self.territory, self.device
+
 
 @dataclass
 class Session:
@@ -185,7 +190,7 @@ def fold(
             delta.errors += 1
             if fatal and not session.failed:
                 session.failed = True
-                start = QoeKey(session.start_minute or key.minute, *_dims(key))
+                start = QoeKey(session.start_minute or key.minute, *key.dims)
                 sums.setdefault(start, qoe.Aggregate()).failed_views += 1
         case schema.SessionEnd():
             _played(session, delta, event.position_s, client_s)
@@ -200,10 +205,6 @@ def fold(
         case schema.BitrateSwitch(to_bps=to_bps):
             session.bitrate_bps = to_bps
     return effects
-
-
-def _dims(key: QoeKey) -> tuple[str, str, str, str]:
-    return key.title_id, key.cdn, key.territory, key.device
 
 
 def _played(
