@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Module names under bench/, in the order `make bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("transcode", "search", "api", "playback", "events")
+BENCHMARKS: tuple[str, ...] = ("transcode", "search", "api", "playback", "events", "recommend")
 
 
 def main(argv: list[str]) -> int:

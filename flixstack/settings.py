@@ -100,6 +100,8 @@ class Settings(BaseSettings):
 
     catalog_refresh_s: Annotated[float, Field(ge=0)] = 2.0
     """How often the near-cache checks for a newer catalog snapshot (in the background)."""
+    recommend_refresh_s: Annotated[float, Field(ge=0)] = 30.0
+    """How often the API checks for a newer recommendation model (in the background)."""
 
     # --- playback and delivery ----------------------------------------------------------
     cdns: list[CdnEndpoint] = Field(default_factory=list)

@@ -197,6 +197,8 @@ MEDIA_TITLES_PREFIX = (
 
 # Catalog snapshots (titles + search index) that API near-caches load, one folder a version.
 CATALOG_ARTIFACTS_PREFIX = "catalog/"  # artifacts: catalog/v<version>/{titles.json.gz,search.bin}
+RECOMMEND_ARTIFACTS_PREFIX = "recommend/"
+"""artifacts: recommend/v<version>-<id>/model.npz, one folder per trained model version."""
 ARCHIVE_TAG = ("flixstack-tier", "archive")
 """Media objects of archived titles carry this tag; a lifecycle rule moves them colder."""
 
@@ -546,6 +548,14 @@ def rating_sk(profile_id: str, title_id: str) -> str:
     return f"{rating_prefix(profile_id)}{title_id}"
 
 
+PICKS_ENTITY = "picks"
+
+
+def picks_sk(profile_id: str) -> str:
+    """A profile's recommendation candidates from the latest training (one item)."""
+    return f"{profile_items_prefix(profile_id)}PICKS"
+
+
 ACCOUNT_ENTITY = "account"
 ACCOUNT_SK = "ACCOUNT"
 """An account's own item (its status); absent means an active account with defaults."""
@@ -615,6 +625,11 @@ def trend_pk(territory: str, epoch: int) -> str:
     """A territory's time-decayed play counts in one decay epoch (see events.trending)."""
     return f"TREND#{territory}#{epoch}"
 
+
+RECOMMEND_POINTER_KEY = {PK.name: "RECOMMEND", SK.name: "CURRENT"}
+"""The analytics item naming the current recommendation model (its version and folder)."""
+RECOMMEND_SCHEDULE = "rate(6 hours)"
+"""How often the recommender trains on AWS (an EventBridge Scheduler expression)."""
 
 # --- metrics (CloudWatch, written as Powertools EMF) -----------------------------------------
 METRICS_NAMESPACE = "flixstack"

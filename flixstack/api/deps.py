@@ -33,6 +33,8 @@ from flixstack.events.trending import TrendingRanks
 from flixstack.media.uploads import IngestService
 from flixstack.playback import wiring
 from flixstack.playback.service import PlaybackService
+from flixstack.recommend import wiring as recommend
+from flixstack.recommend.home import HomeService
 from flixstack.settings import Settings
 from flixstack.viewers.service import ViewerService
 from flixstack.viewers.wiring import viewing
@@ -54,6 +56,7 @@ class Services:
     events: EventIngest
     qoe: QoeDashboard
     trending: TrendingRanks
+    home: HomeService
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Services:
@@ -69,6 +72,7 @@ class Services:
         view, viewer_store, viewers = seen.view, seen.viewer_store, seen.viewers
         delivery = wiring.delivery(settings, clients)
         analytics = DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb)
+        trending = TrendingRanks(analytics)
         return cls(
             settings=settings,
             clients=clients,
@@ -100,7 +104,8 @@ class Services:
             ),
             events=EventIngest(KinesisSink(naming.stream(spec.EVENTS), clients.kinesis), viewers),
             qoe=QoeDashboard(analytics, title_name=cache.title_name),
-            trending=TrendingRanks(analytics),
+            trending=trending,
+            home=recommend.home(settings, clients, seen, trending),
         )
 
 
@@ -142,6 +147,10 @@ async def _qoe(request: Request) -> QoeDashboard:
 
 async def _trending(request: Request) -> TrendingRanks:
     return _services(request).trending
+
+
+async def _home(request: Request) -> HomeService:
+    return _services(request).home
 
 
 async def _playback(request: Request) -> PlaybackService:
@@ -223,6 +232,7 @@ PlaybackDep = Annotated[PlaybackService, Depends(_playback)]
 EventsDep = Annotated[EventIngest, Depends(_events)]
 QoeDep = Annotated[QoeDashboard, Depends(_qoe)]
 TrendingDep = Annotated[TrendingRanks, Depends(_trending)]
+HomeDep = Annotated[HomeService, Depends(_home)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 AdminDep = Annotated[Principal, Depends(_admin)]
 require_admin = Depends(_admin)

@@ -19,7 +19,7 @@ from flixstack.aws.dynamo import (
     to_attributes,
 )
 from flixstack.catalog.models import TitleDocument
-from flixstack.errors import Conflict, NotFound
+from flixstack.errors import Conflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -191,37 +191,16 @@ class DynamoCatalogRepository:
     # --- the snapshot pointer -------------------------------------------------------------
     def snapshot_pointer(self) -> tuple[int, str] | None:
         """(version, artifact prefix) of the current catalog snapshot; None before the first."""
-        try:
-            item = self._table.get(spec.CATALOG_POINTER_KEY, "catalog snapshot pointer")
-        except NotFound:
-            return None
-        return int(item["snapshot"]), str(item["prefix"])
+        return self._table.pointer(spec.CATALOG_POINTER_KEY, "catalog snapshot pointer")
 
     def advance_snapshot(self, expected: int | None, new: int, prefix: str) -> None:
         """Points readers at snapshot ``new`` if the pointer is still at ``expected``
         (None: there is no pointer yet); Conflict otherwise."""
-        item = {
-            **spec.CATALOG_POINTER_KEY,
-            spec.ENTITY_ATTR: "catalog-pointer",
-            spec.VERSION_ATTR: new,
-            "snapshot": new,
-            "prefix": prefix,
-        }
-        try:
-            if expected is None:
-                self._ddb.put_item(
-                    TableName=self.table_name,
-                    Item=to_attributes(item),
-                    ConditionExpression=IS_NEW,
-                    ExpressionAttributeNames={"#pk": spec.PK.name},
-                )
-            else:
-                self._ddb.put_item(
-                    TableName=self.table_name,
-                    Item=to_attributes(item),
-                    ConditionExpression="#snapshot = :expected",
-                    ExpressionAttributeNames={"#snapshot": "snapshot"},
-                    ExpressionAttributeValues=to_attributes({":expected": expected}),
-                )
-        except ClientError as exc:
-            raise domain_error(exc, "catalog snapshot pointer") from exc
+        self._table.advance_pointer(
+            spec.CATALOG_POINTER_KEY,
+            "catalog-pointer",
+            expected,
+            new,
+            prefix,
+            "catalog snapshot pointer",
+        )

@@ -114,3 +114,55 @@ class Table:
             )
         except ClientError as exc:
             raise domain_error(exc, what) from exc
+
+    def pointer(self, key: Mapping[str, Any], what: str) -> tuple[int, str] | None:
+        """(version, artifact prefix) a pointer item names; None before the first."""
+        try:
+            item = self.get(key, what)
+        except NotFound:
+            return None
+        return int(item[POINTER_VERSION]), str(item[POINTER_PREFIX])
+
+    def advance_pointer(
+        self,
+        key: Mapping[str, Any],
+        entity: str,
+        expected: int | None,
+        new: int,
+        prefix: str,
+        what: str,
+    ) -> None:
+        """Points readers at version ``new`` (its files under ``prefix``) if the pointer
+        is still at ``expected`` (None: there is no pointer yet); Conflict otherwise."""
+        item = to_attributes(
+            {
+                **key,
+                spec.ENTITY_ATTR: entity,
+                spec.VERSION_ATTR: new,
+                POINTER_VERSION: new,
+                POINTER_PREFIX: prefix,
+            }
+        )
+        try:
+            if expected is None:
+                self.client.put_item(
+                    TableName=self.name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(#pk)",
+                    ExpressionAttributeNames={"#pk": spec.PK.name},
+                )
+            else:
+                self.client.put_item(
+                    TableName=self.name,
+                    Item=item,
+                    ConditionExpression="#current = :expected",
+                    ExpressionAttributeNames={"#current": POINTER_VERSION},
+                    ExpressionAttributeValues=to_attributes({":expected": expected}),
+                )
+        except ClientError as exc:
+            raise domain_error(exc, what) from exc
+
+
+POINTER_VERSION = "snapshot"
+"""A pointer item's attribute holding the version it names."""
+POINTER_PREFIX = "prefix"

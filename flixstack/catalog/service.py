@@ -408,6 +408,15 @@ class CatalogView:
             card = snapshot.memo[key] = self._card(doc, language)
         return card
 
+    def cards(
+        self, snapshot: CatalogSnapshot, title_ids: Iterable[str], accept_language: str | None
+    ) -> list[TitleCard]:
+        """The cards of these titles of ``snapshot``, in this order."""
+        return [
+            self._cached_card(snapshot, snapshot.titles[title_id], accept_language)
+            for title_id in title_ids
+        ]
+
     def browse(
         self,
         *,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
@@ -22,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger
-
 from flixstack import spec
 from flixstack.catalog.models import TitleDocument, TitleState
 from flixstack.catalog.search import SearchIndex, documents
+from flixstack.nearcache import NearCache, Pointer
 
-logger = Logger(service="catalog", child=True)
+__all__ = ["CatalogCache", "CatalogSnapshot", "Pointer", "SnapshotStore"]
+
 TITLES_FILE = "titles.json.gz"
 SEARCH_FILE = "search.bin"
 
@@ -131,12 +130,6 @@ class CatalogSnapshot:
         return cls.build(titles, version, SearchIndex.from_bytes(artifacts[SEARCH_FILE]))
 
 
-@dataclass(frozen=True)
-class Pointer:
-    version: int
-    prefix: str
-
-
 class SnapshotStore(Protocol):
     """Where snapshots live: artifacts in S3, the pointer in DynamoDB."""
 
@@ -155,30 +148,14 @@ def fresh_prefix(version: int) -> str:
     return f"{spec.CATALOG_ARTIFACTS_PREFIX}v{version:09d}-{uuid.uuid4().hex[:8]}/"
 
 
-class CatalogCache:
-    """The API's near-cache of the current snapshot.
-
-    ``snapshot()`` never blocks once a snapshot is loaded: at most every ``refresh_s`` it
-    starts a background check of the pointer, and a newer snapshot replaces the old one
-    when it has loaded.
-    """
+class CatalogCache(NearCache[CatalogSnapshot]):
+    """The API's near-cache of the current snapshot (an empty one while none is
+    published)."""
 
     def __init__(
         self, store: SnapshotStore, refresh_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._store = store
-        self._refresh_s = refresh_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._current: CatalogSnapshot | None = None
-        self._checked = float("-inf")
-        self._refreshing = False
-
-    def install(self, snapshot: CatalogSnapshot) -> None:
-        """Uses this snapshot (if it is newer than the one held)."""
-        with self._lock:
-            if self._current is None or snapshot.version > self._current.version:
-                self._current = snapshot
+        super().__init__(store, refresh_s, "catalog snapshot", clock)
 
     def title_name(self, title_id: str) -> str | None:
         """A published title's name in its default language (None for another id)."""
@@ -189,37 +166,14 @@ class CatalogCache:
         return text.name if text is not None else None
 
     def snapshot(self) -> CatalogSnapshot:
-        current = self._current
-        if current is None:
-            self.refresh()
-            return self._current or CatalogSnapshot.build((), 0)
-        if self._clock() - self._checked >= self._refresh_s and not self._refreshing:
-            with self._lock:  # one background check at a time
-                if self._refreshing:
-                    return current
-                self._refreshing = True
-            threading.Thread(target=self._refresh_in_background, daemon=True).start()
-        return current
+        return self.current() or self._empty()
 
     def refresh(self) -> CatalogSnapshot | None:
-        """Checks the pointer now and loads the snapshot it names if it is newer."""
-        self._checked = self._clock()
-        pointer = self._store.pointer()
-        if pointer is None:
-            self.install(CatalogSnapshot.build((), 0))
-        elif self._current is None or pointer.version > self._current.version:
-            started = time.monotonic()
-            self.install(self._store.load(pointer))
-            logger.info(
-                "catalog snapshot loaded",
-                extra={"version": pointer.version, "seconds": round(time.monotonic() - started, 3)},
-            )
+        found = super().refresh()
+        if found is None:
+            self.install(self._empty())
         return self._current
 
-    def _refresh_in_background(self) -> None:
-        try:
-            self.refresh()
-        except Exception:  # the old snapshot keeps serving; the next check retries
-            logger.exception("catalog snapshot refresh failed")
-        finally:
-            self._refreshing = False
+    @staticmethod
+    def _empty() -> CatalogSnapshot:
+        return CatalogSnapshot.build((), 0)

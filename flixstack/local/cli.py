@@ -478,6 +478,47 @@ def lake_command(
     out.print(table)
 
 
+@app.command("train-recs")
+def train_recs(
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Train the recommender on what profiles watched, rated and listed (the viewers table
+    and the events lake at AWS_ENDPOINT_URL, or on AWS): a new model version and every
+    profile's picks, which the API loads within a minute. The scheduled job on AWS."""
+    from flixstack.recommend import wiring
+    from flixstack.viewers.wiring import viewing
+
+    settings = Settings()
+    clients = AwsClients(settings)
+    trainer = wiring.trainer(settings, clients, viewing(settings, clients))
+    with Progress(
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=stage)
+
+        try:
+            result = trainer.run(report)
+        except (FlixstackError, ValueError) as exc:
+            console.print(f"[red]training failed:[/] {exc}")
+            raise typer.Exit(1) from exc
+    if as_json:
+        out.print_json(json.dumps(result.as_json()))
+        return
+    console.print(
+        f"[green]✓[/] model v{result.version}: {result.titles} titles, {result.profiles} "
+        f"profiles, {result.interactions} interactions; fit {result.fit_seconds:.2f} s, "
+        f"{result.seconds:.2f} s in all"
+    )
+
+
 @app.command()
 def worker() -> None:
     """Run the transcode worker against the queue at AWS_ENDPOINT_URL (or AWS)."""

@@ -55,6 +55,9 @@ from flixstack.viewers.rules import Outcome
 T = TypeVar("T")
 _READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="viewer-reads")
 """Reads that run beside a profile's ownership check (see ``read_as``)."""
+_SIDE_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="viewer-side-reads")
+"""Reads that run beside another read of ``_READS`` (a pool of their own, so a read never
+waits on a queue its own pool's busy threads are blocking)."""
 
 PROFILE_CACHE_S = 2.0
 """How long a process answers the read-only list routes (continue watching, history, My
@@ -350,6 +353,39 @@ class ViewerService:
         profile, progresses = self.read_as(
             account, profile_id, lambda: self._repository.all_progress(account, profile_id)
         )
+        return ContinueWatching(
+            items=self.continue_items(
+                profile,
+                progresses,
+                territory=territory,
+                accept_language=accept_language,
+                limit=limit,
+            )
+        )
+
+    def watching(
+        self, account: str, profile_id: str, also: Callable[[], T]
+    ) -> tuple[Profile, list[Progress], T]:
+        """The profile, its progress in every title, and what ``also`` reads for it, all
+        read at once (as ``read_as`` reads)."""
+
+        def read() -> tuple[list[Progress], T]:
+            pending = _SIDE_READS.submit(also)
+            return self._repository.all_progress(account, profile_id), pending.result()
+
+        profile, (progresses, extra) = self.read_as(account, profile_id, read)
+        return profile, progresses, extra
+
+    def continue_items(
+        self,
+        profile: Profile,
+        progresses: Sequence[Progress],
+        *,
+        territory: str,
+        accept_language: str | None,
+        limit: int,
+    ) -> list[ContinueItem]:
+        """Continue watching from a profile's progress (see ``continue_watching``)."""
         find = self._finder(territory, profile.maturity_level)
         items: list[ContinueItem] = []
         for progress in sorted(progresses, key=rules.order, reverse=True):
@@ -372,7 +408,7 @@ class ViewerService:
             )
             if len(items) == limit:
                 break
-        return ContinueWatching(items=items)
+        return items
 
     def history(
         self,

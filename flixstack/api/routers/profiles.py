@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from flixstack.api.deps import PrincipalDep, ViewerDep, ViewersDep
+from flixstack.api.deps import HomeDep, PrincipalDep, ViewerDep, ViewersDep
+from flixstack.recommend.home import HomePage
 from flixstack.viewers.models import (
     ID_PATTERN,
     ContinueWatching,
@@ -91,6 +92,22 @@ def get_progress(
 ) -> ProgressView:
     """Where to resume a title (404 if the profile never played it)."""
     return viewers.progress(principal.subject, profile_id, title_id)
+
+
+@router.get("/{profile_id}/home", response_model=HomePage)
+def home(
+    profile_id: ProfileId, home: HomeDep, principal: PrincipalDep, viewer: ViewerDep
+) -> HomePage:
+    """The profile's home rows: Continue Watching, Top Picks, Because you watched, Trending
+    Now, Popular (profiles new to the recommender), New Releases and genre rows. A title
+    appears once on the page; every row keeps only titles licensed here, suitable for the
+    profile, not finished and not given a thumbs down."""
+    return home.home(
+        principal.subject,
+        profile_id,
+        territory=viewer.territory,
+        accept_language=viewer.accept_language,
+    )
 
 
 @router.get("/{profile_id}/continue-watching", response_model=ContinueWatching)
