@@ -7,7 +7,15 @@ import importlib
 import sys
 
 # Module names under bench/, in the order `make bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("transcode", "search", "api", "playback", "events", "recommend")
+BENCHMARKS: tuple[str, ...] = (
+    "transcode",
+    "search",
+    "api",
+    "playback",
+    "events",
+    "recommend",
+    "home",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     """How often the near-cache checks for a newer catalog snapshot (in the background)."""
     recommend_refresh_s: Annotated[float, Field(ge=0)] = 30.0
     """How often the API checks for a newer recommendation model (in the background)."""
+    recommend_every_s: Annotated[float, Field(gt=0)] = 300.0
+    """How often ``flixstack up`` retrains the recommender (on AWS the schedule is
+    ``spec.RECOMMEND_SCHEDULE``)."""
 
     # --- playback and delivery ----------------------------------------------------------
     cdns: list[CdnEndpoint] = Field(default_factory=list)

@@ -218,7 +218,8 @@ def up(
     ] = None,
 ) -> None:
     """Run the whole platform locally: emulator, resources, a seeded catalog, API, worker,
-    event consumer and two CDN edges. Ctrl-C stops everything."""
+    event consumer, recommender (retraining every few minutes) and two CDN edges. Ctrl-C
+    stops everything."""
     exit_with_parent(signal.SIGTERM)  # if `make` or a shell above us dies, shut down cleanly
     parent = ParentWatch()
     stop = threading.Event()
@@ -295,6 +296,12 @@ def up(
         supervisor.start(
             "events",
             [sys.executable, "-m", "flixstack.local.events"],
+            env=env,
+            ready=lambda: True,
+        )
+        supervisor.start(
+            "recommender",
+            [sys.executable, "-m", "flixstack.local.recommender"],
             env=env,
             ready=lambda: True,
         )
@@ -401,6 +408,7 @@ def _print_urls(
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/health")
     table.add_row("Player", f"{api_url}/player?title=<id>&profile=<id>#token=<access token>")
+    table.add_row("Home rows", f"{api_url}/profiles/<id>/home (retrained every few minutes)")
     for edge in edges:
         table.add_row(f"CDN {edge.name}", f"{_base_url(edge)}/titles/...")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")
