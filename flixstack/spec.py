@@ -630,6 +630,13 @@ RECOMMEND_POINTER_KEY = {PK.name: "RECOMMEND", SK.name: "CURRENT"}
 """The analytics item naming the current recommendation model (its version and folder)."""
 RECOMMEND_SCHEDULE = "rate(6 hours)"
 """How often the recommender trains on AWS (an EventBridge Scheduler expression)."""
+RECOMMEND_SCHEDULE_DLQ = QueueSpec(
+    "recommend-dlq",
+    "training runs EventBridge Scheduler could not start (RunTask failed after retries)",
+    retention_s=14 * 24 * 3600,
+)
+"""The training schedule's dead-letter queue. No runtime code reads it (an operator does,
+after its alarm), so it is not in ``QUEUES``, which the local bootstrap creates."""
 
 # --- metrics (CloudWatch, written as Powertools EMF) -----------------------------------------
 METRICS_NAMESPACE = "flixstack"

@@ -26,6 +26,10 @@ from infra.components.prewarming import (  # noqa: E402
     PrewarmingArgs,
     prewarm_environment,
 )
+from infra.components.recommendations import (  # noqa: E402
+    Recommendations,
+    RecommendationsArgs,
+)
 from infra.components.storage import ReplicaArgs, Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.config import StackConfig  # noqa: E402
@@ -234,6 +238,28 @@ analytics = Analytics(
         force_destroy=config.force_destroy,
     ),
 )
+# The training job runs on the transcoding cluster, in its tasks' network.
+recommendations = Recommendations(
+    "recommendations",
+    RecommendationsArgs(
+        naming=naming,
+        account_id=account_id,
+        region=config.region,
+        environment=runtime_environment,
+        bucket_arns=storage.bucket_arns,
+        table_arns=data.table_arns,
+        cluster_arn=transcoding.cluster_arn,
+        subnet_ids=transcoding.subnet_ids,
+        security_group_ids=transcoding.security_group_ids,
+        assign_public_ip=transcoding.assign_public_ip,
+        image_tag=config.recommender_image_tag
+        or packaging.image_tag(dockerfile=packaging.RECOMMENDER_DOCKERFILE),
+        schedule=config.recommend_schedule,
+        log_retention_days=config.log_retention_days,
+        alarm_actions=[alerting.topic_arn],
+        force_destroy=config.force_destroy,
+    ),
+)
 observability = Observability(
     "observability",
     ObservabilityArgs(
@@ -286,5 +312,11 @@ pulumi.export(outputs.LAKE_DELIVERY_STREAM, analytics.delivery_stream_name)
 pulumi.export(outputs.LAKE_DATABASE, analytics.glue_database)
 pulumi.export(outputs.LAKE_TABLE, analytics.glue_table)
 pulumi.export(outputs.ATHENA_WORKGROUP, analytics.workgroup_name)
+pulumi.export(outputs.RECOMMENDER_REPOSITORY, recommendations.repository_url)
+pulumi.export(outputs.RECOMMENDER_IMAGE, recommendations.image)
+pulumi.export(outputs.RECOMMEND_TASK_DEFINITION, recommendations.task_definition_arn)
+pulumi.export(outputs.RECOMMEND_LOG_GROUP, recommendations.log_group_name)
+pulumi.export(outputs.RECOMMEND_SCHEDULE_NAME, recommendations.schedule_name)
+pulumi.export(outputs.RECOMMEND_DEAD_LETTER_QUEUE, recommendations.dead_letter_url)
 pulumi.export(outputs.ALARM_TOPIC_ARN, alerting.topic_arn)
 pulumi.export(outputs.DASHBOARD, observability.dashboard_name)

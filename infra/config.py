@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from flixstack.spec import Naming
+from flixstack.spec import RECOMMEND_SCHEDULE, Naming
 from infra.components.cdn import (
     PRICE_CLASSES,
     VIEWER_PROTOCOL_POLICIES,
@@ -63,6 +63,13 @@ class StackConfig:
     transcoder_image_tag: str | None = None
     """None: the digest of the image's build context (``packaging.image_tag``), which CI
     pushes before ``pulumi up``. Set it to deploy an image built elsewhere."""
+    # --- recommendations ------------------------------------------------------------------------
+    recommend_schedule: str = RECOMMEND_SCHEDULE
+    """When the recommender trains: an EventBridge Scheduler ``rate(...)`` or ``cron(...)``
+    expression (UTC)."""
+    recommender_image_tag: str | None = None
+    """None: the digest of the training image's build context (``packaging.image_tag``),
+    which CI pushes before ``pulumi up``. Set it to deploy an image built elsewhere."""
     # --- playback and delivery ----------------------------------------------------------------
     cdns: tuple[CdnDistribution, ...] = field(
         default=(CdnDistribution("cloudfront-a"), CdnDistribution("cloudfront-b"))
@@ -129,11 +136,16 @@ class StackConfig:
             )
         if not 2 <= self.transcode_dispatch_concurrency <= 1000:
             raise ValueError("flixstack:transcodeDispatchConcurrency must be 2-1000")
-        if self.transcoder_image_tag is not None and (
-            not _IMAGE_TAG.match(self.transcoder_image_tag) or self.transcoder_image_tag == "latest"
+        for key, tag in (
+            ("transcoderImageTag", self.transcoder_image_tag),
+            ("recommenderImageTag", self.recommender_image_tag),
         ):
+            if tag is not None and (not _IMAGE_TAG.match(tag) or tag == "latest"):
+                raise ValueError(f"flixstack:{key} must be an immutable image tag (not 'latest')")
+        if not _SCHEDULE.match(self.recommend_schedule):
             raise ValueError(
-                "flixstack:transcoderImageTag must be an immutable image tag (not 'latest')"
+                "flixstack:recommendSchedule must be a schedule expression such as "
+                f"{RECOMMEND_SCHEDULE} or cron(0 3 * * ? *)"
             )
         self._check_cdn()
         self._check_prewarm()
@@ -252,6 +264,8 @@ class StackConfig:
                 "transcodeDispatchConcurrency", default["transcode_dispatch_concurrency"]
             ),
             transcoder_image_tag=config.get("transcoderImageTag"),
+            recommend_schedule=config.get("recommendSchedule", default["recommend_schedule"]),
+            recommender_image_tag=config.get("recommenderImageTag"),
             cdns=tuple(CdnDistribution.from_config(cdn) for cdn in config.get_object("cdns") or ())
             or default["cdns"],
             cdn_price_class=config.get("cdnPriceClass", default["cdn_price_class"]),
@@ -300,6 +314,10 @@ _CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate
 
 # What Docker and ECR accept as a tag.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# EventBridge Scheduler's recurring expressions: a rate, or a six-field cron.
+_SCHEDULE = re.compile(
+    r"^(rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$"
+)
 
 # CloudWatch Logs accepts only these retention periods.
 _LOG_RETENTION_DAYS = (

@@ -1,5 +1,5 @@
 """Packages the Lambda code (this repo's ``flixstack`` and ``functions``) and its dependencies,
-and names the transcoder image built from this repo."""
+and names the container images (transcoder, recommender) built from this repo."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ SOURCE_PACKAGES = ("flixstack", "functions")
 REQUIREMENTS = ROOT / "functions" / "requirements.txt"
 PYTHON_VERSION = "3.12"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-# What containers/transcoder/Dockerfile copies from the build context (see .dockerignore),
+# What every Dockerfile under containers/ copies from the build context (see .dockerignore),
 # less README.md: pyproject names it, so it is copied, but it changes nothing that runs.
-IMAGE_FILES = ("pyproject.toml", ".dockerignore", "containers/transcoder/Dockerfile")
+IMAGE_CONTEXT = ("pyproject.toml", ".dockerignore")
 IMAGE_PACKAGES = ("flixstack",)
+TRANSCODER_DOCKERFILE = "containers/transcoder/Dockerfile"
+RECOMMENDER_DOCKERFILE = "containers/recommender/Dockerfile"
+DOCKERFILES = (TRANSCODER_DOCKERFILE, RECOMMENDER_DOCKERFILE)
 
 
 def code_archive(root: Path = ROOT) -> pulumi.AssetArchive:
@@ -66,13 +69,13 @@ def dependency_archive(target: Path, architecture: str) -> pulumi.FileArchive:
     return pulumi.FileArchive(str(build_dependency_layer(target, architecture)))
 
 
-def image_tag(root: Path = ROOT) -> str:
-    """The transcoder image's tag: a digest of what the image is built from.
+def image_tag(root: Path = ROOT, dockerfile: str = TRANSCODER_DOCKERFILE) -> str:
+    """The tag of the image ``dockerfile`` builds: a digest of what the image is built from.
 
     A stack thereby names the image of its own sources, and one tag never stands for two
-    different images (the repository's tags are immutable). CI builds and pushes
+    different images (the repositories' tags are immutable). CI builds and pushes
     ``<repository>:<tag>`` before ``pulumi up`` when the tag is not in the registry yet."""
-    paths = [root / name for name in IMAGE_FILES]
+    paths = [root / name for name in (*IMAGE_CONTEXT, dockerfile)]
     for package in IMAGE_PACKAGES:
         paths.extend(
             path

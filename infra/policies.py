@@ -82,16 +82,24 @@ def logs_bucket_policy(bucket_arn: str, account_id: str) -> str:
     )
 
 
-def assume_role_policy(service: str, external_id: str | None = None) -> str:
+def assume_role_policy(
+    service: str, external_id: str | None = None, *, source_account: str | None = None
+) -> str:
     """``service`` may assume the role; with ``external_id`` (the account id, as Firehose
-    passes it) only on behalf of that account."""
+    passes it) or ``source_account`` (``aws:SourceAccount``, as EventBridge Scheduler sets
+    it) only on behalf of that account."""
     statement: Statement = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
     }
-    if external_id is not None:
-        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    condition = {
+        key: value
+        for key, value in (("sts:ExternalId", external_id), ("aws:SourceAccount", source_account))
+        if value is not None
+    }
+    if condition:
+        statement["Condition"] = {"StringEquals": condition}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
@@ -395,8 +403,8 @@ def transcoder_task_policy(
     )
 
 
-def transcoder_execution_policy(*, repository_arn: str, log_group_arn: str) -> str:
-    """What ECS needs to start the worker: pull its image and ship its logs."""
+def task_execution_policy(*, repository_arn: str, log_group_arn: str) -> str:
+    """What ECS needs to start a container task: pull its image and ship its logs."""
     return document(
         # GetAuthorizationToken is account-wide (it has no resource); it grants no data.
         {
@@ -419,6 +427,27 @@ def task_family_arn(task_definition_arn: str) -> str:
     return task_definition_arn.rsplit(":", 1)[0]
 
 
+def runs_task(
+    *, cluster_arn: str, task_definition_arn: str, task_role_arns: Sequence[str]
+) -> tuple[Statement, Statement]:
+    """Starting one task definition, any revision of its family, on one cluster only, and
+    handing ECS that task's roles (for ECS tasks only)."""
+    return (
+        allow(
+            "RunTask",
+            ["ecs:RunTask"],
+            [f"{task_family_arn(task_definition_arn)}:*"],
+            {"ArnEquals": {"ecs:cluster": cluster_arn}},
+        ),
+        allow(
+            "PassTaskRoles",
+            ["iam:PassRole"],
+            task_role_arns,
+            {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+    )
+
+
 def transcode_dispatch_policy(
     *,
     queue_arn: str,
@@ -436,17 +465,10 @@ def transcode_dispatch_policy(
             ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
             [queue_arn],
         ),
-        allow(
-            "RunTask",
-            ["ecs:RunTask"],
-            [f"{task_family_arn(task_definition_arn)}:*"],
-            {"ArnEquals": {"ecs:cluster": cluster_arn}},
-        ),
-        allow(
-            "PassTaskRoles",
-            ["iam:PassRole"],
-            task_role_arns,
-            {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        *runs_task(
+            cluster_arn=cluster_arn,
+            task_definition_arn=task_definition_arn,
+            task_role_arns=task_role_arns,
         ),
         tracing(),
     )
@@ -594,6 +616,92 @@ def lake_delivery_policy(
             [glue_catalog_arn, glue_database_arn, glue_table_arn],
         ),
         allow("DeliveryLogs", ["logs:PutLogEvents"], [log_stream_arn]),
+    )
+
+
+# --- recommendations ---------------------------------------------------------------------------
+VIEWERS_TRAINING = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Scan")
+"""Training reads every profile's progress, ratings and My List items (a scan: it is a batch
+job, off every request path) and writes one candidates item per profile."""
+MODEL_POINTER = ("dynamodb:GetItem", "dynamodb:PutItem")
+
+
+def leading_key(key: Mapping[str, str]) -> Mapping[str, Mapping[str, Any]]:
+    """A condition limiting item access to the partition of ``key`` (an item key of the
+    spec, such as ``spec.CATALOG_POINTER_KEY``)."""
+    return {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [key[spec.PK.name]]}}
+
+
+def recommender_task_policy(
+    *,
+    lake_bucket_arn: str,
+    artifacts_bucket_arn: str,
+    catalog_table_arn: str,
+    viewers_table_arn: str,
+    analytics_table_arn: str,
+) -> str:
+    """The training task (``flixstack train-recs``): lists and reads the events under
+    ``events/`` of the lake, reads the catalog snapshot (its pointer item, then the files
+    under ``catalog/`` of the artifacts bucket), reads the viewers table and writes each
+    profile's candidates item there, writes the model under ``recommend/`` (and reads it
+    back), and reads and conditionally writes the model pointer item in the analytics table.
+
+    The pointer items are the only ones it reaches in the catalog and analytics tables
+    (``dynamodb:LeadingKeys``). The buckets are SSE-S3 and the tables use AWS-owned keys, so
+    no KMS grant is needed; its logs go through the task's log driver (the execution role)."""
+    return document(
+        allow(
+            "ListLakeEvents",
+            ["s3:ListBucket"],
+            [lake_bucket_arn],
+            {"StringLike": {"s3:prefix": [f"{spec.LAKE_EVENTS_PREFIX}*"]}},
+        ),
+        allow(
+            "ReadLakeEvents", ["s3:GetObject"], [f"{lake_bucket_arn}/{spec.LAKE_EVENTS_PREFIX}*"]
+        ),
+        allow(
+            "CatalogSnapshots",
+            ["s3:GetObject"],
+            [f"{artifacts_bucket_arn}/{spec.CATALOG_ARTIFACTS_PREFIX}*"],
+        ),
+        allow(
+            "Models",
+            ["s3:GetObject", "s3:PutObject"],
+            [f"{artifacts_bucket_arn}/{spec.RECOMMEND_ARTIFACTS_PREFIX}*"],
+        ),
+        allow(
+            "CatalogPointer",
+            ["dynamodb:GetItem"],
+            [catalog_table_arn],
+            leading_key(spec.CATALOG_POINTER_KEY),
+        ),
+        allow("Viewers", VIEWERS_TRAINING, [viewers_table_arn]),
+        allow(
+            "ModelPointer",
+            MODEL_POINTER,
+            [analytics_table_arn],
+            leading_key(spec.RECOMMEND_POINTER_KEY),
+        ),
+    )
+
+
+def recommend_schedule_policy(
+    *,
+    cluster_arn: str,
+    task_definition_arn: str,
+    task_role_arns: Sequence[str],
+    dead_letter_arn: str,
+) -> str:
+    """The training schedule's role (EventBridge Scheduler's execution role): starts the
+    training task on the cluster, and sends the runs it could not start to its dead-letter
+    queue (Scheduler sends them with this role)."""
+    return document(
+        *runs_task(
+            cluster_arn=cluster_arn,
+            task_definition_arn=task_definition_arn,
+            task_role_arns=task_role_arns,
+        ),
+        allow("DeadLetters", ["sqs:SendMessage"], [dead_letter_arn]),
     )
 
 

@@ -43,6 +43,38 @@ def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
     )
 
 
+def not_empty_alarm(
+    resource_name: str,
+    naming: spec.Naming,
+    queue: spec.QueueSpec,
+    queue_name: pulumi.Input[str],
+    alarm_actions: Sequence[pulumi.Input[str]],
+    *,
+    capability: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.cloudwatch.MetricAlarm:
+    """The alarm of a queue where failed work ends: it fires as soon as the queue holds a
+    message and notifies ``alarm_actions``, when it fires and when it clears."""
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        name=f"{naming.queue(queue)}-not-empty",
+        alarm_description=f"Messages in {queue.logical}: {queue.purpose}",
+        namespace="AWS/SQS",
+        metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue_name},
+        statistic="Maximum",
+        period=60,
+        evaluation_periods=1,
+        threshold=0,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=list(alarm_actions),
+        ok_actions=list(alarm_actions),
+        tags=tags(naming.stage, capability),
+        opts=opts,
+    )
+
+
 def notifications_by(
     key: Literal["bucket", "queue"],
     notifications: Sequence[spec.NotificationSpec] = spec.NOTIFICATIONS,
@@ -91,22 +123,13 @@ class Messaging(pulumi.ComponentResource):
                 opts=child,
             )
             if queue.dead_letter is None:  # where failures end: someone must look
-                aws.cloudwatch.MetricAlarm(
+                not_empty_alarm(
                     f"{name}-{queue.logical}-depth",
-                    name=f"{args.naming.queue(queue)}-not-empty",
-                    alarm_description=f"Messages in {queue.logical}: {queue.purpose}",
-                    namespace="AWS/SQS",
-                    metric_name="ApproximateNumberOfMessagesVisible",
-                    dimensions={"QueueName": queues[queue.logical].name},
-                    statistic="Maximum",
-                    period=60,
-                    evaluation_periods=1,
-                    threshold=0,
-                    comparison_operator="GreaterThanThreshold",
-                    treat_missing_data="notBreaching",
-                    alarm_actions=list(args.alarm_actions),
-                    ok_actions=list(args.alarm_actions),
-                    tags=tags(stage, "messaging"),
+                    args.naming,
+                    queue,
+                    queues[queue.logical].name,
+                    args.alarm_actions,
+                    capability="messaging",
                     opts=child,
                 )
         queue_policies = self._queue_policies(name, args, queues)

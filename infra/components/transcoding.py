@@ -24,14 +24,14 @@ import pulumi_aws as aws
 from flixstack import spec
 from flixstack.media.dispatch import RETRYABLE_STOP_CODES, DispatchSettings
 from infra import policies
-from infra.components import tags
+from infra.components import fargate, tags
 from infra.components.function import PolicyOf, PythonFunction, PythonFunctionArgs
 
 TYPE = "flixstack:index:Transcoding"
 CAPABILITY = "transcoding"
 CONTAINER = "transcoder"
 CPU_UNITS = 2048  # 2 vCPU
-SCRATCH_VOLUME = "scratch"
+SCRATCH_VOLUME = fargate.SCRATCH_VOLUME
 SCRATCH_PATH = "/scratch"  # the image's TMPDIR and VOLUME (containers/transcoder/Dockerfile)
 STOP_TIMEOUT_S = 120  # Fargate's maximum: SIGTERM, then SIGKILL two minutes later
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -42,8 +42,6 @@ DISPATCH_SERVICE = "transcode-dispatch"
 LAMBDA_TIMEOUT_S = 20
 """RunTask takes seconds; AWS advises an SQS source's visibility of six function timeouts."""
 RETRY_MAX_EVENT_AGE_S = 6 * 3600
-KEEP_IMAGES = 30
-UNTAGGED_IMAGE_DAYS = 7
 VPC_CIDR = "10.42.0.0/16"
 SUBNET_PREFIX = 20
 AVAILABILITY_ZONES = 2
@@ -88,25 +86,20 @@ def container_definitions(
 ) -> str:
     """The worker container: read-only root file system with a scratch volume, logs to
     CloudWatch, an init process to reap ffmpeg, and the most time Fargate allows to stop."""
+    worker = fargate.container(
+        name=CONTAINER,
+        image=image,
+        log_group=log_group,
+        region=region,
+        environment=environment,
+        scratch_path=SCRATCH_PATH,
+    )
     return json.dumps(
         [
             {
-                "name": CONTAINER,
-                "image": image,
-                "essential": True,
-                "readonlyRootFilesystem": True,
-                "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-                "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH}],
+                **worker,
                 "linuxParameters": {"initProcessEnabled": True},
                 "stopTimeout": STOP_TIMEOUT_S,
-                "logConfiguration": {
-                    "logDriver": "awslogs",
-                    "options": {
-                        "awslogs-group": log_group,
-                        "awslogs-region": region,
-                        "awslogs-stream-prefix": CONTAINER,
-                    },
-                },
             }
         ],
         sort_keys=True,
@@ -159,6 +152,8 @@ class Transcoding(pulumi.ComponentResource):
     retry_function_name: pulumi.Output[str]
     subnet_ids: pulumi.Output[list[str]]
     security_group_ids: pulumi.Output[list[str]]
+    assign_public_ip: pulumi.Output[bool]
+    """Whether tasks in those subnets get a public IP (what other tasks there need too)."""
 
     def __init__(
         self, name: str, args: TranscodingArgs, opts: pulumi.ResourceOptions | None = None
@@ -173,27 +168,13 @@ class Transcoding(pulumi.ComponentResource):
         dead_letter_arn = args.queue_arns[dead_letter.logical]
 
         # --- image, cluster, task ------------------------------------------------------
-        repository = aws.ecr.Repository(
+        repository = fargate.image_repository(
             f"{name}-repository",
             name=f"{prefix}-{CONTAINER}",
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                scan_on_push=True
-            ),
-            encryption_configurations=[
-                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")
-            ],
-            force_delete=args.force_destroy,
-            tags=tags(stage, CAPABILITY),
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-repository-lifecycle",
-            repository=repository.name,
-            policy=policies.ecr_lifecycle_policy(
-                keep_images=KEEP_IMAGES, untagged_days=UNTAGGED_IMAGE_DAYS
-            ),
-            opts=child,
+            stage=stage,
+            capability=CAPABILITY,
+            force_destroy=args.force_destroy,
+            parent=self,
         )
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
@@ -213,12 +194,21 @@ class Transcoding(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        task_logs = self._log_group(f"{name}-task-logs", f"/ecs/{prefix}-{CONTAINER}", args)
-        task_role, _ = self._role(
+        task_logs = fargate.task_logs(
+            f"{name}-task-logs",
+            name=f"/ecs/{prefix}-{CONTAINER}",
+            retention_days=args.log_retention_days,
+            stage=stage,
+            capability=CAPABILITY,
+            parent=self,
+        )
+        task_role, _ = fargate.role(
             f"{name}-task-role",
-            "ecs-tasks.amazonaws.com",
-            args,
-            pulumi.Output.all(
+            trust=policies.assume_role_policy(fargate.ECS_TASKS),
+            stage=stage,
+            capability=CAPABILITY,
+            parent=self,
+            policy=pulumi.Output.all(
                 ingest=args.bucket_arns[spec.INGEST.logical],
                 media=args.bucket_arns[spec.MEDIA.logical],
                 artifacts=args.bucket_arns[spec.ARTIFACTS.logical],
@@ -242,33 +232,23 @@ class Transcoding(pulumi.ComponentResource):
                 )
             ),
         )
-        execution_role, _ = self._role(
+        execution_role = fargate.execution_role(
             f"{name}-execution-role",
-            "ecs-tasks.amazonaws.com",
-            args,
-            pulumi.Output.all(repository.arn, task_logs.arn).apply(
-                lambda v: policies.transcoder_execution_policy(
-                    repository_arn=v[0], log_group_arn=v[1]
-                )
-            ),
+            repository=repository,
+            logs=task_logs,
+            stage=stage,
+            capability=CAPABILITY,
+            parent=self,
         )
         image = repository.repository_url.apply(lambda url: f"{url}:{args.image_tag}")
-        task_definition = aws.ecs.TaskDefinition(
+        task_definition = fargate.task_definition(
             f"{name}-task",
             family=f"{prefix}-{CONTAINER}",
-            cpu=str(CPU_UNITS),
-            memory=str(args.memory_mb),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="X86_64"
-            ),
-            ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(
-                size_in_gib=args.ephemeral_storage_gib
-            ),
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=SCRATCH_VOLUME)],
-            task_role_arn=task_role.arn,
-            execution_role_arn=execution_role.arn,
+            cpu_units=CPU_UNITS,
+            memory_mb=args.memory_mb,
+            ephemeral_storage_gib=args.ephemeral_storage_gib,
+            task_role=task_role,
+            execution_role=execution_role,
             container_definitions=pulumi.Output.all(
                 image=image,
                 logs=task_logs.name,
@@ -288,8 +268,9 @@ class Transcoding(pulumi.ComponentResource):
                     environment=v["environment"],
                 )
             ),
-            tags=tags(stage, CAPABILITY),
-            opts=child,
+            stage=stage,
+            capability=CAPABILITY,
+            parent=self,
         )
         subnet_ids, security_group_ids, created_network = self._network(name, args)
         assign_public_ip = (
@@ -416,6 +397,7 @@ class Transcoding(pulumi.ComponentResource):
         self.retry_function_name = retry.function_name
         self.subnet_ids = subnet_ids
         self.security_group_ids = security_group_ids
+        self.assign_public_ip = pulumi.Output.from_input(assign_public_ip)
         self.register_outputs(
             {
                 "repository_url": self.repository_url,
@@ -429,6 +411,7 @@ class Transcoding(pulumi.ComponentResource):
                 "retry_function_name": self.retry_function_name,
                 "subnet_ids": self.subnet_ids,
                 "security_group_ids": self.security_group_ids,
+                "assign_public_ip": self.assign_public_ip,
             }
         )
 
@@ -470,33 +453,6 @@ class Transcoding(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _log_group(
-        self, resource_name: str, log_group_name: str, args: TranscodingArgs
-    ) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            resource_name,
-            name=log_group_name,
-            retention_in_days=args.log_retention_days,
-            tags=tags(args.naming.stage, CAPABILITY),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _role(
-        self, resource_name: str, service: str, args: TranscodingArgs, policy: pulumi.Input[str]
-    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-        """A role for ``service`` with one inline policy (``<resource_name>-policy``)."""
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            resource_name,
-            assume_role_policy=policies.assume_role_policy(service),
-            tags=tags(args.naming.stage, CAPABILITY),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{resource_name}-policy", role=role.id, policy=policy, opts=child
-        )
-        return role, role_policy
 
     def _network(
         self, name: str, args: TranscodingArgs

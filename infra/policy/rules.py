@@ -28,6 +28,7 @@ FUNCTION = "aws:lambda/function:Function"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 KMS_KEY = "aws:kms/key:Key"
@@ -446,9 +447,14 @@ def log_retention(resources: Sequence[Resource]) -> list[str]:
     ]
 
 
+def _schedule_dead_letter(schedule: Resource) -> Any:
+    return ((schedule.props.get("target") or {}).get("deadLetterConfig") or {}).get("arn")
+
+
 def _failure_destinations(resources: Sequence[Resource]) -> set[str]:
-    """Names of the queues failed work goes to: queues' dead-letter targets, and the
-    on-failure destinations of Lambda event sources and asynchronous invocations."""
+    """Names of the queues failed work goes to: queues' dead-letter targets, the
+    on-failure destinations of Lambda event sources and asynchronous invocations, and the
+    dead-letter queues of schedules."""
     arns = [
         (_json(q.props.get("redrivePolicy")) or {}).get("deadLetterTargetArn")
         for q in _of(resources, QUEUE)
@@ -459,6 +465,7 @@ def _failure_destinations(resources: Sequence[Resource]) -> set[str]:
     for config in _of(resources, INVOKE_CONFIG):
         on_failure = (config.props.get("destinationConfig") or {}).get("onFailure") or {}
         arns.append(on_failure.get("destination"))
+    arns.extend(_schedule_dead_letter(schedule) for schedule in _of(resources, SCHEDULE))
     return {
         str(arn).rsplit(":", 1)[-1]
         for arn in arns
@@ -474,6 +481,16 @@ def sqs_dead_letter(resources: Sequence[Resource]) -> list[str]:
         f"queue {q.name} has no dead-letter queue"
         for q in _of(resources, QUEUE)
         if not _json(q.props.get("redrivePolicy")) and q.props.get("name") not in targets
+    ]
+
+
+def schedules_dead_lettered(resources: Sequence[Resource]) -> list[str]:
+    """A schedule whose target cannot be invoked drops the run unless its target has a
+    dead-letter queue (which ``dead-letters-alarmed`` then requires to be alarmed)."""
+    return [
+        f"schedule {s.name} has no dead-letter queue"
+        for s in _of(resources, SCHEDULE)
+        if not _schedule_dead_letter(s)
     ]
 
 
@@ -588,6 +605,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("log-retention", "Every log group sets a retention period.", log_retention),
     Rule("sqs-dead-letter", "Every queue has a dead-letter queue.", sqs_dead_letter),
+    Rule(
+        "schedule-dead-letter",
+        "Every EventBridge Scheduler schedule has a dead-letter queue.",
+        schedules_dead_lettered,
+    ),
     Rule(
         "dead-letters-alarmed",
         "Every dead-letter queue has a not-empty alarm that notifies someone.",

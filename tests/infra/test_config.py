@@ -7,6 +7,7 @@ from typing import Any, get_args
 
 import pytest
 
+from flixstack import spec
 from flixstack.playback import prewarm
 from flixstack.settings import Settings
 from infra.components.cdn import CdnDistribution, GeoRestriction
@@ -25,6 +26,8 @@ def test_defaults_are_valid() -> None:
     assert config.transcode_ephemeral_storage_gib >= 50
     assert config.transcode_subnet_ids == ()
     assert config.transcoder_image_tag is None
+    assert config.recommend_schedule == spec.RECOMMEND_SCHEDULE
+    assert config.recommender_image_tag is None
 
 
 @pytest.mark.parametrize(
@@ -44,6 +47,27 @@ def test_defaults_are_valid() -> None:
 def test_bad_transcoding_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=key):
         _config(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"recommend_schedule": "every 6 hours"}, "recommendSchedule"),
+        ({"recommend_schedule": "rate(0 hours)"}, "recommendSchedule"),
+        ({"recommend_schedule": "cron(0 3 * *)"}, "recommendSchedule"),  # five fields
+        ({"recommend_schedule": "at(2026-01-01T00:00:00)"}, "recommendSchedule"),  # one-off
+        ({"recommender_image_tag": "latest"}, "recommenderImageTag"),
+        ({"recommender_image_tag": "has space"}, "recommenderImageTag"),
+    ],
+)
+def test_bad_recommendation_settings_fail_fast(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        _config(**changes)
+
+
+@pytest.mark.parametrize("schedule", ["rate(1 day)", "rate(30 minutes)", "cron(0 3 * * ? *)"])
+def test_schedule_expressions_are_accepted(schedule: str) -> None:
+    assert _config(recommend_schedule=schedule).recommend_schedule == schedule
 
 
 def test_given_network_is_accepted() -> None:

@@ -13,7 +13,7 @@ import pytest
 from flixstack import spec
 from flixstack.media import dispatch
 from infra import outputs
-from infra.components import observability
+from infra.components import observability, recommendations
 from infra.components.alerting import CLOUDFRONT_REGION
 from infra.components.analytics import MAX_RECORD_AGE_S
 from infra.components.observability import dashboard_body
@@ -299,6 +299,7 @@ def test_each_capability_and_cdn_has_its_alarms(stack: str, graph: Graph) -> Non
         f"{prefix}-transcode-failures",
         f"{prefix}-events-iterator-age",
         *(f"{prefix}-{q.logical}-not-empty" for q in spec.QUEUES if q.dead_letter is None),
+        f"{prefix}-{recommendations.DEAD_LETTER.logical}-not-empty",
     }
     for cdn in _configured_cdns(stack):
         expected |= {

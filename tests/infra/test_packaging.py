@@ -41,7 +41,7 @@ def test_layer_is_rebuilt_only_when_requirements_change(
 
 
 def _image_context(root: Path) -> None:
-    for name in packaging.IMAGE_FILES:
+    for name in (*packaging.IMAGE_CONTEXT, *packaging.DOCKERFILES):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(name)
     (root / "flixstack" / "media").mkdir(parents=True)
@@ -68,13 +68,35 @@ def test_image_tag_names_the_image_built_from_these_sources(tmp_path: Path) -> N
     assert packaging.image_tag(tmp_path) != changed
 
 
-def test_image_files_are_what_the_dockerfile_copies() -> None:
-    dockerfile = (packaging.ROOT / "containers" / "transcoder" / "Dockerfile").read_text()
+def test_each_image_has_a_tag_of_its_own(tmp_path: Path) -> None:
+    # GIVEN a build context with both Dockerfiles
+    _image_context(tmp_path)
+    transcoder = packaging.image_tag(tmp_path, packaging.TRANSCODER_DOCKERFILE)
+    recommender = packaging.image_tag(tmp_path, packaging.RECOMMENDER_DOCKERFILE)
+    assert transcoder != recommender
+    assert packaging.image_tag(tmp_path) == transcoder
+    # WHEN only the recommender's Dockerfile changes, THEN only its tag does
+    (tmp_path / packaging.RECOMMENDER_DOCKERFILE).write_text("FROM scratch")
+    assert packaging.image_tag(tmp_path, packaging.RECOMMENDER_DOCKERFILE) != recommender
+    assert packaging.image_tag(tmp_path, packaging.TRANSCODER_DOCKERFILE) == transcoder
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "entrypoint", "command"),
+    [
+        (packaging.TRANSCODER_DOCKERFILE, '["python", "-m", "flixstack.media.worker"]', '["poll"]'),
+        (packaging.RECOMMENDER_DOCKERFILE, '["flixstack"]', '["train-recs"]'),
+    ],
+)
+def test_image_files_are_what_the_dockerfile_copies(
+    dockerfile: str, entrypoint: str, command: str
+) -> None:
+    text = (packaging.ROOT / dockerfile).read_text()
     ignore = (packaging.ROOT / ".dockerignore").read_text().splitlines()
-    assert "COPY pyproject.toml README.md ./" in dockerfile
+    assert "COPY pyproject.toml README.md ./" in text
     for package in packaging.IMAGE_PACKAGES:
-        assert f"COPY {package} ./{package}" in dockerfile
+        assert f"COPY {package} ./{package}" in text
         assert f"!{package}/" in ignore
     assert "!pyproject.toml" in ignore
-    assert 'ENTRYPOINT ["python", "-m", "flixstack.media.worker"]' in dockerfile
-    assert 'CMD ["poll"]' in dockerfile
+    assert f"ENTRYPOINT {entrypoint}" in text
+    assert f"CMD {command}" in text

@@ -209,7 +209,7 @@ def test_dispatch_policy_runs_any_revision_of_the_family_on_one_cluster() -> Non
 
 def test_execution_and_retry_policies_pass_the_iam_rule() -> None:
     assert _passes_iam_rule(
-        policies.transcoder_execution_policy(
+        policies.task_execution_policy(
             repository_arn="arn:aws:ecr:us-east-1:1:repository/r", log_group_arn="arn:lg"
         )
     )

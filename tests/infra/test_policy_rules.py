@@ -19,6 +19,12 @@ ARN = "arn:aws:s3:::b1"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q1"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/1/q1"
 EVENTS_DLQ_ARN = "arn:aws:sqs:us-east-1:1:e1-dlq"
+RUNS_DLQ_ARN = "arn:aws:sqs:us-east-1:1:r1-dlq"
+SCHEDULE_TARGET: dict[str, Any] = {
+    "arn": "arn:aws:ecs:us-east-1:1:cluster/c1",
+    "roleArn": "arn:aws:iam::1:role/sched1",
+    "ecsParameters": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/td1:1"},
+}
 TOPIC_ARN = "arn:aws:sns:us-east-1:1:alarms"
 IMAGE = "1.dkr.ecr.us-east-1.amazonaws.com/r1:src-0123"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::1:distribution/E1"
@@ -146,8 +152,27 @@ def good_graph() -> list[Resource]:
                 "policy": policies.queue_policy(EVENTS_DLQ_ARN, [], "1"),
             },
         ),
+        # the dead-letter queue of a schedule's target: where runs it could not start go
+        Resource(rules.QUEUE, "r1-dlq", {"name": "r1-dlq", "sqsManagedSseEnabled": True}),
+        Resource(
+            rules.QUEUE_POLICY,
+            "r1-dlq-policy",
+            {
+                "queueUrl": "https://sqs.us-east-1.amazonaws.com/1/r1-dlq",
+                "policy": policies.queue_policy(RUNS_DLQ_ARN, [], "1"),
+            },
+        ),
+        Resource(
+            rules.SCHEDULE,
+            "sched1",
+            {
+                "scheduleExpression": "rate(6 hours)",
+                "target": {**SCHEDULE_TARGET, "deadLetterConfig": {"arn": RUNS_DLQ_ARN}},
+            },
+        ),
         depth_alarm("q1-dlq"),
         depth_alarm("e1-dlq"),
+        depth_alarm("r1-dlq"),
         Resource(rules.TOPIC, "topic1", {"name": "alarms", "kmsMasterKeyId": "arn:aws:kms:k1"}),
         Resource(
             rules.TOPIC_POLICY,
@@ -504,10 +529,28 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
             "queue no event source fails to",
             _replace("f1-source", destinationConfig=None),
         ),
+        ("queue no schedule dead-letters to", _drop("sched1")),
+    ],
+    "schedule-dead-letter": [
+        (
+            "schedule without dead-letter queue",
+            _add(Resource(rules.SCHEDULE, "sched2", {"target": SCHEDULE_TARGET})),
+        ),
+        (
+            "schedule with an empty dead-letter config",
+            _add(
+                Resource(
+                    rules.SCHEDULE,
+                    "sched2",
+                    {"target": {**SCHEDULE_TARGET, "deadLetterConfig": {}}},
+                )
+            ),
+        ),
     ],
     "dead-letters-alarmed": [
         ("dead-letter queue without alarm", _drop("q1-dlq-depth")),
         ("on-failure destination without alarm", _drop("e1-dlq-depth")),
+        ("schedule dead-letter queue without alarm", _drop("r1-dlq-depth")),
         (
             "alarm on another metric",
             _replace("q1-dlq-depth", metricName="NumberOfMessagesSent"),

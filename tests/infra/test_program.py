@@ -9,6 +9,7 @@ import pytest
 
 from flixstack import spec
 from infra import outputs, policies
+from infra.components import recommendations
 from infra.components.storage import replica_bucket_name
 from infra.policy import rules
 from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
@@ -42,6 +43,7 @@ def test_one_component_per_capability(graph: Graph) -> None:
         "Alerting",
         "Analytics",
         "Observability",
+        "Recommendations",
     ):
         assert f"flixstack:index:{component}" in types
 
@@ -93,8 +95,9 @@ def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
     assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
         naming.bucket(b) for b in spec.BUCKETS
     } | {replica_bucket_name(naming, spec.MEDIA, region) for region in replica_regions}
+    # the training schedule's dead-letter queue is the one queue the runtime does not use
     assert {q.props["name"] for q in graph.of(rules.QUEUE)} == {
-        naming.queue(q) for q in spec.QUEUES
+        naming.queue(q) for q in (*spec.QUEUES, recommendations.DEAD_LETTER)
     }
     assert {s.props["name"] for s in graph.of(rules.STREAM)} == {
         naming.stream(s) for s in spec.STREAMS
