@@ -1,11 +1,13 @@
-"""Process helpers shared by the local supervisor and the media worker."""
+"""Process helpers shared by the local supervisor, its children and the media worker."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import ctypes.util
+import logging
 import signal
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -39,3 +41,15 @@ def exit_with_parent(sig: int = signal.SIGTERM) -> None:
 
 die_with_parent: Callable[[], None] = partial(exit_with_parent, signal.SIGKILL)
 """``preexec_fn`` for workers such as ffmpeg, which have no state worth a clean exit."""
+
+
+def child_until_stopped() -> threading.Event:
+    """What a long-running child of ``flixstack up`` does first: log to stderr, get SIGTERM
+    when its parent goes, and return an event that SIGINT or SIGTERM sets (the child's
+    loop ends when it is set)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    exit_with_parent(signal.SIGTERM)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

@@ -17,8 +17,9 @@ from typing import Annotated
 
 import httpx
 import typer
+from botocore.exceptions import BotoCoreError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
 from rich.table import Table
 
 from flixstack.auth.identity import Tokens
@@ -40,6 +41,19 @@ out = Console()  # what the user asked for: URLs, tables
 StateDir = Annotated[Path, typer.Option(help="Where logs and local state go.")]
 
 
+def _bar(label: str, count: ProgressColumn) -> Progress:
+    """A one-line progress bar on stderr that goes away when done: label, bar, count
+    (done/total or a percentage), what it is doing."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        count,
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,14 +66,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def _bootstrap(settings: Settings) -> None:
     clients = AwsClients(settings)
-    with Progress(
-        TextColumn("[bold]bootstrap"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _bar("bootstrap", MofNCompleteColumn()) as progress:
         task = progress.add_task("", total=Bootstrap.total_steps())
 
         def report(step: Step) -> None:
@@ -88,14 +95,7 @@ def bootstrap() -> None:
 def _seed(settings: Settings, titles: int, seed: int) -> None:
     from flixstack.local.seeding import seed_catalog
 
-    with Progress(
-        TextColumn("[bold]seed"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _bar("seed", TextColumn("{task.percentage:>3.0f}%")) as progress:
         task = progress.add_task("", total=1.0)
 
         def report(what: str, fraction: float) -> None:
@@ -499,14 +499,7 @@ def train_recs(
     settings = Settings()
     clients = AwsClients(settings)
     trainer = wiring.trainer(settings, clients, viewing(settings, clients))
-    with Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _bar("train", MofNCompleteColumn()) as progress:
         task = progress.add_task("", total=None)
 
         def report(stage: str, done: int, total: int) -> None:
@@ -514,8 +507,9 @@ def train_recs(
 
         try:
             result = trainer.run(report)
-        except (FlixstackError, ValueError) as exc:
-            console.print(f"[red]training failed:[/] {exc}")
+        except (FlixstackError, ValueError, BotoCoreError) as exc:
+            where = settings.endpoint or "AWS"
+            console.print(f"[red]training failed[/] ({where}): {exc}")
             raise typer.Exit(1) from exc
     if as_json:
         out.print_json(json.dumps(result.as_json()))

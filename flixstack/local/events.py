@@ -214,17 +214,11 @@ class StreamPoller:
 
 def main() -> None:
     """``python -m flixstack.local.events``: the consumer with its poller, until SIGTERM."""
-    import signal
-
     from flixstack.events import wiring
-    from flixstack.process import exit_with_parent
+    from flixstack.process import child_until_stopped
     from flixstack.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    exit_with_parent(signal.SIGTERM)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = child_until_stopped()
     settings = get_settings()
     processor = wiring.from_environment(local_lake=True)
     poller = StreamPoller(

@@ -6,12 +6,12 @@ while it runs. ``flixstack train-recs`` trains once, on demand."""
 from __future__ import annotations
 
 import logging
-import signal
-import threading
+
+from botocore.exceptions import BotoCoreError
 
 from flixstack.aws.clients import AwsClients
 from flixstack.errors import FlixstackError
-from flixstack.process import exit_with_parent
+from flixstack.process import child_until_stopped
 from flixstack.recommend import wiring
 from flixstack.settings import get_settings
 from flixstack.viewers.wiring import viewing
@@ -21,11 +21,7 @@ logger = logging.getLogger("flixstack.recommender")
 
 def main() -> None:
     """``python -m flixstack.local.recommender``: train, wait, train ... until SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    exit_with_parent(signal.SIGTERM)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = child_until_stopped()
     settings = get_settings()
     clients = AwsClients(settings)
     trainer = wiring.trainer(settings, clients, viewing(settings, clients))
@@ -33,7 +29,7 @@ def main() -> None:
         try:
             report = trainer.run()
             logger.info("trained: %s", report.as_json())
-        except (FlixstackError, ValueError) as exc:  # nothing published yet, a race: next time
+        except (FlixstackError, ValueError, BotoCoreError) as exc:  # nothing published, a race
             logger.warning("training skipped: %s", exc)
         stop.wait(settings.recommend_every_s)
 
