@@ -155,6 +155,7 @@ class ViewerSignals:
                     profile_id,
                     progress.title_id,
                     at=progress.client_ts.timestamp(),
+                    played=True,
                     watched=rules.fraction(progress.position_s, progress.duration_s),
                 )
             elif entity == spec.RATING_ENTITY:
@@ -189,6 +190,7 @@ class LakeSignals:
                 str(row["profile_id"]),
                 str(row["title_id"]),
                 at=instant(str(row["last_at"])),
+                played=True,
                 watched=rules.fraction(
                     float(row["furthest_s"] or 0), float(row["duration_s"] or 0)
                 ),

@@ -27,8 +27,10 @@ class Signal:
     title_id: str
     at: float
     """Seconds since the epoch of the latest of these signals."""
+    played: bool = False
+    """It was played at all (even if how far is not known)."""
     watched: float = 0.0
-    """The share of the title played, 0 to 1 (0: never played)."""
+    """The share of the title played, 0 to 1."""
     thumb: int = 0
     """1 thumbs up, -1 thumbs down, 0 neither."""
     listed: bool = False
@@ -41,6 +43,7 @@ class Signal:
         return replace(
             self,
             at=max(self.at, other.at),
+            played=self.played or other.played,
             watched=max(self.watched, other.watched),
             thumb=self.thumb or other.thumb,
             listed=self.listed or other.listed,
@@ -52,7 +55,7 @@ class Signal:
             return 0.0
         played = STARTED_WEIGHT + (1 - STARTED_WEIGHT) * min(self.watched, 1.0)
         return (
-            (played if self.watched > 0 else 0.0)
+            (played if self.played or self.watched > 0 else 0.0)
             + (THUMB_UP_WEIGHT if self.thumb > 0 else 0.0)
             + (LISTED_WEIGHT if self.listed else 0.0)
         )

@@ -129,6 +129,10 @@ def test_watching_horror_then_training_brings_a_horror_row(
         # WHEN this profile watches several horror titles (two to the end)
         watch(me, mine, HORROR[:2])
         watch(me, mine, [HORROR[2]], share=0.4, start_minute=10)
+        # and lists one horror title and gives another a thumbs down
+        assert me.put(f"/profiles/{mine}/my-list/{HORROR[5]}").status_code == 200
+        thumbs = me.put(f"/profiles/{mine}/ratings/{HORROR[6]}", json={"rating": "down"})
+        assert thumbs.status_code == 200, thumbs.text
         before = home(me, mine)
         assert before["model_version"] is None
         assert "because_you_watched" not in [row["kind"] for row in before["rows"]]
@@ -163,6 +167,10 @@ def test_watching_horror_then_training_brings_a_horror_row(
         assert picks is not None
         assert picks.model_version == report.version
         assert picks.titles[0] in HORROR
+        # what it listed counts as its own (no candidate); the thumbs down is hidden
+        assert HORROR[5] not in picks.titles
+        assert picks.hidden == [HORROR[6]]
+        assert HORROR[6] not in titles
 
 
 def test_another_accounts_profile_has_no_home(

@@ -24,6 +24,7 @@ def test_a_signal_weighs_by_share_watched_thumbs_and_my_list() -> None:
     base = Signal("a", "p", "t", at=0)
     assert base.weight == 0.0
     assert Signal("a", "p", "t", at=0, watched=0.01).weight == pytest.approx(0.25 + 0.75 * 0.01)
+    assert Signal("a", "p", "t", at=0, played=True).weight == pytest.approx(0.25)
     assert Signal("a", "p", "t", at=0, watched=1.0).weight == pytest.approx(1.0)
     liked = Signal("a", "p", "t", at=0, watched=1.0, thumb=1, listed=True)
     assert liked.weight == pytest.approx(2.5)
@@ -100,3 +101,44 @@ def test_a_catalog_with_nothing_published_is_refused() -> None:
     cache._current = CatalogSnapshot.build((), 2)
     with pytest.raises(ValueError, match="no published titles"):
         Trainer(cache, [], MemoryModels(), MemoryPicks()).run()
+
+
+def test_the_lake_gives_each_profile_the_share_it_played() -> None:
+    from flixstack.aws.recommend_store import LakeSignals
+
+    class Lake:
+        def interactions(self) -> list[dict[str, object]]:
+            return [
+                {
+                    "account": "a",
+                    "profile_id": "p",
+                    "title_id": "h1",
+                    "sessions": 2,
+                    "furthest_s": 4500.0,
+                    "duration_s": 6000.0,
+                    "last_at": "2027-06-01T11:00:00.000000Z",
+                },
+                {  # an event without a profile (a bad client): nothing to learn
+                    "account": "a",
+                    "profile_id": None,
+                    "title_id": "h2",
+                    "sessions": 1,
+                    "furthest_s": 10.0,
+                    "duration_s": 6000.0,
+                    "last_at": "2027-06-01T11:00:00.000000Z",
+                },
+                {  # no duration known: played, share unknown
+                    "account": "a",
+                    "profile_id": "p",
+                    "title_id": "h3",
+                    "sessions": 1,
+                    "furthest_s": 30.0,
+                    "duration_s": None,
+                    "last_at": "2027-06-01T10:00:00+00:00",
+                },
+            ]
+
+    found = list(LakeSignals(Lake()).signals())  # type: ignore[arg-type]
+    assert [(s.title_id, s.watched) for s in found] == [("h1", 0.75), ("h3", 0.0)]
+    assert found[0].at == BASE + 86400 - 3600
+    assert found[1].weight == 0.25  # played, how far unknown: it still counts as started
