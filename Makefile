@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(wildcard web/src/*) web/index.html web/vite.config.ts web/tsconfig.json
 UP_ARGS ?=
 PYTEST_ARGS ?=
 
@@ -22,14 +24,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# The browser code's npm packages (hls.js for the player page), from the lockfile.
+# The browser code's npm packages (hls.js for the player page; Vite and TypeScript for the
+# web app), from the lockfile.
 $(WEB_STAMP): web/package.json web/package-lock.json
 	@command -v npm >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
 
-install: $(STAMP) $(WEB_STAMP)
+# The web app (TypeScript, Vite): type-checked and built into web/dist, which `flixstack up`
+# serves under /app/.
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+install: $(STAMP) $(WEB_STAMP) $(WEB_BUILD)
 
 # Debian's chromium for the real-browser tests (Playwright drives it; it never downloads one).
 browser:

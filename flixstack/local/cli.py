@@ -409,6 +409,7 @@ def _print_urls(
     table.add_row("Health", f"{api_url}/health")
     table.add_row("Player", f"{api_url}/player?title=<id>&profile=<id>#token=<access token>")
     table.add_row("Home rows", f"{api_url}/profiles/<id>/home (retrained every few minutes)")
+    table.add_row("Web app", f"{api_url}/app/ (sign in with a demo account below)")
     for edge in edges:
         table.add_row(f"CDN {edge.name}", f"{_base_url(edge)}/titles/...")
     table.add_row("AWS endpoint", f"{endpoint.url} ({endpoint.describe})")

@@ -167,6 +167,40 @@ def wait_playing_past(page: Page, seconds: float, timeout_ms: float = 60_000) ->
     )
 
 
+def test_the_web_app_signs_in_picks_a_profile_shows_home_rows_and_searches(
+    stage: Stage, page: Page
+) -> None:
+    """The viewer web app (web/, served under /app/) with this module's platform: its one
+    published title is on the home rows with the poster the transcoder made, and a search
+    with a typo finds it. (It shares the platform started for the player: one start.)"""
+    password = stage.platform.log.read_text().split("viewer@flixstack.local", 1)[1]
+    password = password.split("password", 1)[1].split()[0]
+    page.goto(f"{stage.platform.url}/")
+    page.get_by_label("Email").fill("viewer@flixstack.local")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Who's watching?").wait_for()
+    page.get_by_role("button", name="Browser", exact=True).click()
+    # WHEN the profile is picked THEN its home rows show the published title with a poster
+    card = page.locator(f'section.row a.card[data-title-id="{stage.title_id}"]').first
+    card.wait_for()
+    poster = card.locator("img")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=poster.element_handle()
+    )
+    kinds = page.locator("section.row").evaluate_all("rows => rows.map(r => r.dataset.row)")
+    assert kinds, "no home rows"  # one title: on the first row it fits (each title once)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "webapp-home.png"), full_page=True)
+    # a search as you type, with a typo, finds it
+    page.get_by_label("Search titles, people, genres").press_sequentially("Browsr cl", delay=40)
+    page.get_by_role("heading", name="Results for “Browsr cl”").wait_for()
+    assert (
+        page.locator(f'section[data-row="search"] a.card[data-title-id="{stage.title_id}"]').count()
+        == 1
+    )
+
+
 def test_media_needs_the_signed_cookies(stage: Stage) -> None:
     master = f"titles/{stage.title_id}/{stage.job_id}/hls/master.m3u8"
     for edge in stage.platform.edge_urls:
