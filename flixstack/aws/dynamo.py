@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +162,31 @@ class Table:
         except ClientError as exc:
             raise domain_error(exc, what) from exc
 
+    def batch_write(
+        self, requests: Sequence[Mapping[str, Any]], what: str, attempts: int = 10
+    ) -> list[Mapping[str, Any]]:
+        """Puts and deletes (``PutRequest``/``DeleteRequest`` entries), ``BATCH_WRITE`` at a
+        time, each batch retried while DynamoDB leaves some unprocessed (up to ``attempts``
+        calls); the requests still unprocessed after that."""
+        left: list[Mapping[str, Any]] = []
+        for start in range(0, len(requests), BATCH_WRITE):
+            pending: Any = {self.name: list(requests[start : start + BATCH_WRITE])}
+            for _ in range(attempts):
+                try:
+                    pending = self.client.batch_write_item(RequestItems=pending).get(
+                        "UnprocessedItems"
+                    )
+                except ClientError as exc:
+                    raise domain_error(exc, what) from exc
+                if not pending:
+                    break
+            if pending:
+                left.extend(pending.get(self.name, []))
+        return left
 
+
+BATCH_WRITE = 25
+"""Items in one BatchWriteItem at most (DynamoDB's limit)."""
 POINTER_VERSION = "snapshot"
 """A pointer item's attribute holding the version it names."""
 POINTER_PREFIX = "prefix"

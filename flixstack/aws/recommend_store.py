@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from flixstack.aws.lake_store import Lake
 
-BATCH_WRITE = 25
 WRITE_ATTEMPTS = 10
 
 
@@ -67,8 +66,6 @@ class DynamoPicks:
     purge removes it with the rest)."""
 
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
-        self._name = table_name
-        self._client = client
         self._table = Table(table_name, client)
 
     @staticmethod
@@ -98,19 +95,8 @@ class DynamoPicks:
             }
             for account, profile_id, found in picks
         ]
-        for start in range(0, len(requests), BATCH_WRITE):
-            pending: Any = {self._name: requests[start : start + BATCH_WRITE]}
-            for _ in range(WRITE_ATTEMPTS):
-                try:
-                    pending = self._client.batch_write_item(RequestItems=pending).get(
-                        "UnprocessedItems"
-                    )
-                except ClientError as exc:
-                    raise domain_error(exc, "picks") from exc
-                if not pending:
-                    break
-            if pending:
-                raise ServiceUnavailable(f"picks not written after {WRITE_ATTEMPTS} attempts")
+        if self._table.batch_write(requests, "picks", WRITE_ATTEMPTS):
+            raise ServiceUnavailable(f"picks not written after {WRITE_ATTEMPTS} attempts")
 
 
 _SIGNAL_ENTITIES = (spec.PROGRESS_ENTITY, spec.RATING_ENTITY, spec.MY_LIST_ENTITY)

@@ -38,7 +38,6 @@ NEWER = "(#client_ts < :client_ts OR (#client_ts = :client_ts AND #event_id < :e
 """The heartbeat being written is later (client time, then event id) than the stored one."""
 LATER_IN_SESSION = f"({IS_NEW} OR #last_at < :last_at)"
 PROFILE_FIELDS = ("name", "avatar", "kids", "maturity_level", "language", "updated_at")
-BATCH_WRITE = 25
 
 
 class DynamoViewerRepository:
@@ -224,17 +223,7 @@ class DynamoViewerRepository:
             {"DeleteRequest": {"Key": to_attributes(self._key(account, str(i[spec.SK.name])))}}
             for i in self._all(account, spec.profile_items_prefix(profile_id), keys_only=True)
         ]
-        for start in range(0, len(keys), BATCH_WRITE):
-            pending: Any = {self.table_name: keys[start : start + BATCH_WRITE]}
-            for _ in range(10):
-                try:
-                    pending = self._ddb.batch_write_item(RequestItems=pending).get(
-                        "UnprocessedItems"
-                    )
-                except ClientError as exc:
-                    raise domain_error(exc, f"items of profile {profile_id}") from exc
-                if not pending:
-                    break
+        self._table.batch_write(keys, f"items of profile {profile_id}")
         return len(keys)
 
     # --- progress and history ------------------------------------------------------------------
