@@ -532,12 +532,8 @@ class CatalogView:
         now (a ranking made elsewhere, such as trending, may name others)."""
         snapshot = self._cache.snapshot()
         visible = self._visible(snapshot, territory)
-        items = [
-            self._cached_card(snapshot, snapshot.titles[title_id], accept_language)
-            for title_id in ranked
-            if title_id in snapshot.titles and visible(title_id)
-        ][:limit]
-        return Row(id=row_id, title=title, items=items)
+        kept = [t for t in ranked if t in snapshot.titles and visible(t)][:limit]
+        return Row(id=row_id, title=title, items=self.cards(snapshot, kept, accept_language))
 
     def search(
         self, query: str, *, territory: str, accept_language: str | None, limit: int

@@ -24,7 +24,7 @@ from typing import Literal, Protocol, cast
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
 
-from flixstack.catalog.models import GENRES, TitleCard, TitleDocument
+from flixstack.catalog.models import GENRES, TitleCard
 from flixstack.catalog.snapshot import CatalogSnapshot
 from flixstack.recommend.artifacts import Picks, RecModel
 from flixstack.viewers import rules
@@ -222,12 +222,6 @@ def _by_genre(snapshot: CatalogSnapshot, territory: str) -> dict[str, tuple[str,
     return cast(dict[str, tuple[str, ...]], found)
 
 
-def _name(doc: TitleDocument, card: TitleCard | None) -> str:
-    if card is not None:
-        return card.name
-    return doc.localized[doc.default_language].name
-
-
 class HomeService:
     def __init__(
         self,
@@ -302,9 +296,9 @@ class HomeService:
             )
 
         played = list(dict.fromkeys(p.title_id for p in recent))
-        trained = picks is not None and bool(picks.titles)
-        if picks is not None and picks.titles:
-            candidates = picks.titles
+        picked = picks.titles if picks is not None else []
+        if picked:
+            candidates = picked
         elif model is not None:  # not trained on yet: titles like the ones it played
             candidates = _round_robin(model.similar_to(t) for t in played)
         else:
@@ -315,17 +309,16 @@ class HomeService:
         for seed in played:
             if because == BECAUSE_ROWS or model is None:
                 break
-            doc = snapshot.titles.get(seed)
-            if doc is None or not snapshot.licensed(seed, territory, page.now):
+            if seed not in snapshot.titles or not snapshot.licensed(seed, territory, page.now):
                 continue
             neighbours = model.neighbours_of(seed) or model.similar_to(seed)
             titles = page.take(neighbours, True)
             if titles:
-                card = next(iter(self._cards.cards(snapshot, [seed], accept_language)), None)
+                (seed_card,) = self._cards.cards(snapshot, [seed], accept_language)
                 row(
                     "because_you_watched",
                     f"because:{seed}",
-                    f"Because you watched {_name(doc, card)}",
+                    f"Because you watched {seed_card.name}",
                     titles,
                     because=seed,
                 )
@@ -337,7 +330,7 @@ class HomeService:
             "Trending Now",
             page.take(self._trending.ranked(territory), False),
         )
-        if not trained:
+        if not picked:
             popular = model.most_popular() if model is not None else []
             if not popular:
                 popular = sorted(snapshot.titles, key=lambda t: -snapshot.titles[t].popularity)
