@@ -22,6 +22,7 @@ from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.models import TitleDocument
 from flixstack.catalog.publishing import CatalogPublisher
+from flixstack.catalog.snapshot import CatalogSnapshot, Pointer
 from flixstack.local.supervisor import Supervisor
 from flixstack.settings import Settings
 
@@ -128,3 +129,22 @@ def save_figure(figure: Figure, path: Path, dpi: int = 100) -> str:
     figure.savefig(path, dpi=dpi)
     plt.close(figure)
     return str(path.relative_to(path.parents[1]))
+
+
+class FixedSnapshots:
+    """A snapshot store that always has this one snapshot (nothing newer ever appears)."""
+
+    def __init__(self, snapshot: CatalogSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def pointer(self) -> Pointer | None:
+        return Pointer(self._snapshot.version, "bench/")
+
+    def load(self, pointer: Pointer) -> CatalogSnapshot:
+        return self._snapshot
+
+    def write(self, snapshot: CatalogSnapshot) -> Pointer:
+        raise NotImplementedError
+
+    def advance(self, expected: Pointer | None, new: Pointer) -> None:
+        raise NotImplementedError

@@ -185,17 +185,6 @@ class FixedTrending:
         return self._ranked[:limit]
 
 
-class FixedSnapshots:
-    def __init__(self, snapshot: CatalogSnapshot) -> None:
-        self._snapshot = snapshot
-
-    def pointer(self) -> None:
-        return None
-
-    def load(self, pointer: Any) -> CatalogSnapshot:
-        return self._snapshot
-
-
 def apps(home: HomeService, page: dict[str, Any]) -> tuple[FastAPI, FastAPI]:
     """The real API (only the caller and the home service given) and the bare peer."""
     settings = Settings(
@@ -264,7 +253,7 @@ def run(quick: bool) -> dict[str, Any]:
         setup = bars.add_task("catalog, model, 100,000 profiles", total=3)
         docs = catalog(rng)
         snapshot = CatalogSnapshot.build(docs, 1)
-        cache = CatalogCache(FixedSnapshots(snapshot), 3600)
+        cache = CatalogCache(harness.FixedSnapshots(snapshot), 3600)
         cache.install(snapshot)
         view = CatalogView(cache, "https://media.example")
         bars.advance(setup)

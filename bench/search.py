@@ -64,7 +64,7 @@ from flixstack.catalog.models import GENRES, TitleDocument
 from flixstack.catalog.search import SearchIndex, documents
 from flixstack.catalog.seed import generate_titles
 from flixstack.catalog.service import CatalogView
-from flixstack.catalog.snapshot import CatalogCache, CatalogSnapshot, Pointer
+from flixstack.catalog.snapshot import CatalogCache, CatalogSnapshot
 from flixstack.catalog.text import index_tokens, tokens
 from flixstack.settings import Settings
 
@@ -427,25 +427,6 @@ def _vocabulary(titles: Sequence[TitleDocument]) -> set[str]:
 # --- browse -------------------------------------------------------------------------------------
 
 
-class _FixedStore:
-    """A snapshot store that always has this one snapshot (nothing newer ever appears)."""
-
-    def __init__(self, snapshot: CatalogSnapshot) -> None:
-        self._snapshot = snapshot
-
-    def pointer(self) -> Pointer | None:
-        return Pointer(self._snapshot.version, "bench/")
-
-    def load(self, pointer: Pointer) -> CatalogSnapshot:
-        return self._snapshot
-
-    def write(self, snapshot: CatalogSnapshot) -> Pointer:
-        raise NotImplementedError
-
-    def advance(self, expected: Pointer | None, new: Pointer) -> None:
-        raise NotImplementedError
-
-
 def _our_app(snapshot: CatalogSnapshot) -> FastAPI:
     settings = Settings(
         endpoint_url=AnyHttpUrl("http://127.0.0.1:9"),
@@ -454,7 +435,7 @@ def _our_app(snapshot: CatalogSnapshot) -> FastAPI:
         rate_limit_burst=10**9,
     )
     app = create_app(settings)
-    cache = CatalogCache(_FixedStore(snapshot), settings.catalog_refresh_s)
+    cache = CatalogCache(harness.FixedSnapshots(snapshot), settings.catalog_refresh_s)
     cache.install(snapshot)
     app.state.services = replace(
         app.state.services,
