@@ -187,6 +187,9 @@ LOGS = BucketSpec("logs", "access logs")
 ARTIFACTS = BucketSpec("artifacts", "search index and recommendation model artifacts")
 LAKE = BucketSpec("lake", "the events data lake (Parquet) and Athena query results")
 BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS, LAKE)
+WEBAPP = BucketSpec("webapp", "the web app's static build, served by CloudFront on AWS")
+"""Only AWS stacks have it (``flixstack up`` serves ``web/dist`` itself), so it is not in
+``BUCKETS``, which the local bootstrap creates and ``/health`` lists."""
 
 # Object key layout. Uploaded masters notify the transcode queue; sidecars must not.
 MASTERS_PREFIX = "masters/"  # ingest: masters/<title_id>/<upload_id>/<filename>
@@ -204,6 +207,32 @@ ARCHIVE_TAG = ("flixstack-tier", "archive")
 
 
 @dataclass(frozen=True)
+class CorsRule:
+    """What pages of other origins may do with a bucket (each stack names the origins)."""
+
+    methods: tuple[str, ...]
+    headers: tuple[str, ...]
+    expose: tuple[str, ...]
+    max_age_s: int
+
+
+BROWSER_UPLOADS = CorsRule(
+    methods=("PUT",), headers=("Content-Type",), expose=("ETag",), max_age_s=3600
+)
+"""ingest: the admin web app PUTs parts (and sidecars) to presigned URLs and reads each
+part's ETag, which completing the multipart upload needs."""
+
+# --- the web app -----------------------------------------------------------------------------
+WEBAPP_PATH = "/app/"
+"""Where the web app lives: ``flixstack up`` serves it there, and so does its CloudFront
+distribution on AWS (the Vite build's ``base``)."""
+WEBAPP_PREFIX = WEBAPP_PATH.lstrip("/")
+"""webapp: app/index.html, app/assets/<hashed name>, app/config.json."""
+WEBAPP_CONFIG = "config.json"
+"""The app's runtime settings, beside its index.html: where the API is and how to sign in."""
+
+
+@dataclass(frozen=True)
 class LifecycleRule:
     """One S3 lifecycle rule, as plain data: infra and the local bootstrap both apply it."""
 
@@ -217,19 +246,22 @@ class LifecycleRule:
     noncurrent_expiration_days: int | None = None
 
 
+def housekeeping(noncurrent_days: int) -> LifecycleRule:
+    """The rule every bucket has: stale multipart uploads abort, replaced versions expire."""
+    return LifecycleRule(
+        "abort-incomplete-multipart",
+        abort_multipart_days=1,
+        noncurrent_expiration_days=noncurrent_days,
+    )
+
+
 def lifecycle(
     bucket: BucketSpec, *, masters_glacier_days: int, noncurrent_days: int, log_days: int
 ) -> tuple[LifecycleRule, ...]:
     """Every bucket aborts stale multipart uploads and expires old versions; media tiers
     itself and sends archived titles' objects cold; masters go cold; logs expire, and so
     do the lake's Athena query results and the records Firehose could not convert."""
-    rules = [
-        LifecycleRule(
-            "abort-incomplete-multipart",
-            abort_multipart_days=1,
-            noncurrent_expiration_days=noncurrent_days,
-        )
-    ]
+    rules = [housekeeping(noncurrent_days)]
     if bucket is MEDIA:
         rules.append(
             LifecycleRule("media-intelligent-tiering", transitions=((0, "INTELLIGENT_TIERING"),))

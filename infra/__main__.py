@@ -18,7 +18,11 @@ from infra.components.api import Api, ApiArgs  # noqa: E402
 from infra.components.cdn import Cdn, CdnArgs  # noqa: E402
 from infra.components.data import Data, DataArgs  # noqa: E402
 from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
-from infra.components.identity import Identity, IdentityArgs  # noqa: E402
+from infra.components.identity import (  # noqa: E402
+    Identity,
+    IdentityArgs,
+    stack_hosted_ui_url,
+)
 from infra.components.messaging import Messaging, MessagingArgs  # noqa: E402
 from infra.components.observability import Observability, ObservabilityArgs  # noqa: E402
 from infra.components.prewarming import (  # noqa: E402
@@ -32,6 +36,8 @@ from infra.components.recommendations import (  # noqa: E402
 )
 from infra.components.storage import ReplicaArgs, Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
+from infra.components.webapp import WebApp, WebAppArgs, execute_api_source  # noqa: E402
+from infra.components.webapp_release import WebAppRelease, WebAppReleaseArgs  # noqa: E402
 from infra.config import StackConfig  # noqa: E402
 
 config = StackConfig.load()
@@ -75,6 +81,9 @@ storage = Storage(
         force_destroy=config.force_destroy,
         replica=replica,
         cdn_reads_media=True,
+        # the admin app PUTs uploads straight to the ingest bucket (presigned parts); the
+        # web app's own origin is only known after its first deploy: list it in cdnWebOrigins
+        upload_origins=config.cdn_web_origins,
     ),
 )
 cdn = Cdn(
@@ -94,6 +103,26 @@ cdn = Cdn(
         certificate_arn=config.cdn_certificate_arn,
         geo_restriction=config.cdn_geo_restriction,
         origin_shield_region=config.cdn_origin_shield_region,
+        force_destroy=config.force_destroy,
+    ),
+)
+# The web app's bucket and distribution come before identity and the API, which need its
+# URL (OAuth callbacks, CORS); what goes in the bucket comes after them (WebAppRelease).
+# So its content security policy names the hosted UI as identity will make it and every
+# HTTP API of the region: the API's own host is only known once it exists.
+webapp = WebApp(
+    "webapp",
+    WebAppArgs(
+        naming=naming,
+        logs_bucket_name=storage.bucket_names[spec.LOGS.logical],
+        logs_bucket_domain_name=storage.bucket_domain_names[spec.LOGS.logical],
+        media_urls=cdn.cdns.apply(lambda cdns: [c["base_url"] for c in cdns]),
+        api_url=execute_api_source(config.region),
+        hosted_ui_url=stack_hosted_ui_url(naming, config.region),
+        noncurrent_expiry_days=config.noncurrent_expiry_days,
+        price_class=config.cdn_price_class,
+        aliases=config.webapp_aliases,
+        certificate_arn=config.cdn_certificate_arn,
         force_destroy=config.force_destroy,
     ),
 )
@@ -120,7 +149,7 @@ identity = Identity(
     IdentityArgs(
         naming=naming,
         region=config.region,
-        callback_urls=config.callback_urls,
+        callback_urls=[*config.callback_urls, webapp.url],
         deletion_protection=config.deletion_protection,
     ),
 )
@@ -172,6 +201,18 @@ api = Api(
         memory_mb=config.api_memory_mb,
         reserved_concurrency=config.api_reserved_concurrency,
         architecture=config.lambda_architecture,
+        cors_origins=[webapp.origin],
+    ),
+)
+webapp_release = WebAppRelease(
+    "webapp-release",
+    WebAppReleaseArgs(
+        bucket_name=webapp.bucket_name,
+        dist_dir=packaging.WEB_DIST,
+        app_url=webapp.url,
+        api_url=api.url,
+        hosted_ui_url=identity.hosted_ui_url,
+        web_client_id=identity.web_client_id,
     ),
 )
 transcoding = Transcoding(
@@ -320,3 +361,6 @@ pulumi.export(outputs.RECOMMEND_SCHEDULE_NAME, recommendations.schedule_name)
 pulumi.export(outputs.RECOMMEND_DEAD_LETTER_QUEUE, recommendations.dead_letter_url)
 pulumi.export(outputs.ALARM_TOPIC_ARN, alerting.topic_arn)
 pulumi.export(outputs.DASHBOARD, observability.dashboard_name)
+pulumi.export(outputs.WEBAPP_URL, webapp.url)
+pulumi.export(outputs.WEBAPP_BUCKET, webapp.bucket_name)
+pulumi.export(outputs.WEBAPP_DISTRIBUTION_ID, webapp.distribution_id)

@@ -92,6 +92,9 @@ class StackConfig:
     """PEM of the RSA 2048 key CloudFront verifies signed cookies with (``load`` requires it)."""
     cdn_signing_private_key: pulumi.Input[str] = ""
     """PEM of its private half, a Pulumi secret (``load`` requires it)."""
+    webapp_aliases: tuple[str, ...] = ()
+    """Custom host names of the web app's distribution (``cdnCertificateArn`` must cover
+    them); the first is the app's URL. Empty: its ``*.cloudfront.net`` domain."""
     media_replica_region: str | None = None
     """A second region for the media replica the CDN fails over to; None: single region."""
     # --- CDN pre-warming (defaults as flixstack.settings.Settings.prewarm_*) ------------------
@@ -164,6 +167,8 @@ class StackConfig:
         aliases = [alias for cdn in self.cdns for alias in cdn.aliases]
         if self.cdn_certificate_arn is None and aliases:
             raise ValueError("flixstack:cdns aliases need flixstack:cdnCertificateArn")
+        if self.cdn_certificate_arn is None and self.webapp_aliases:
+            raise ValueError("flixstack:webappAliases need flixstack:cdnCertificateArn")
         if self.cdn_certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE.match(
             self.cdn_certificate_arn
         ):
@@ -279,6 +284,7 @@ class StackConfig:
             cdn_cookie_domain=config.get("cdnCookieDomain"),
             cdn_signing_public_key=config.require("cdnSigningPublicKey"),
             cdn_signing_private_key=config.require_secret("cdnSigningPrivateKey"),
+            webapp_aliases=tuple(config.get_object("webappAliases") or ()),
             media_replica_region=config.get("mediaReplicaRegion"),
             prewarm_titles=config.get("prewarmTitles", default["prewarm_titles"]),
             prewarm_segments=config.get_int("prewarmSegments", default["prewarm_segments"]),

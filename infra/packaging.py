@@ -1,5 +1,6 @@
 """Packages the Lambda code (this repo's ``flixstack`` and ``functions``) and its dependencies,
-and names the container images (transcoder, recommender) built from this repo."""
+names the container images (transcoder, recommender) built from this repo, and says where
+the web app's build is."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ IMAGE_PACKAGES = ("flixstack",)
 TRANSCODER_DOCKERFILE = "containers/transcoder/Dockerfile"
 RECOMMENDER_DOCKERFILE = "containers/recommender/Dockerfile"
 DOCKERFILES = (TRANSCODER_DOCKERFILE, RECOMMENDER_DOCKERFILE)
+WEB_DIST = ROOT / "web" / "dist"
+"""The web app's Vite build (``make install`` makes it): what the ``webapp`` release uploads."""
 
 
 def code_archive(root: Path = ROOT) -> pulumi.AssetArchive:

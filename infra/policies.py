@@ -223,15 +223,22 @@ def account_uses_key(account_id: str) -> Statement:
     }
 
 
-def cloudfront_reads(bucket_arn: str, distribution_arns: Sequence[str]) -> Statement:
-    """CloudFront (origin access control) may read published titles, on behalf of exactly
-    these distributions (``aws:SourceArn``): no other distribution, in any account."""
+def cloudfront_reads(
+    bucket_arn: str,
+    distribution_arns: Sequence[str],
+    *,
+    prefix: str = spec.MEDIA_TITLES_PREFIX,
+    sid: str = "CloudFrontReadsTitles",
+) -> Statement:
+    """CloudFront (origin access control) may read the objects under ``prefix`` (published
+    titles, by default), on behalf of exactly these distributions (``aws:SourceArn``): no
+    other distribution, in any account."""
     return {
-        "Sid": "CloudFrontReadsTitles",
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Service": CLOUDFRONT},
         "Action": "s3:GetObject",
-        "Resource": f"{bucket_arn}/{spec.MEDIA_TITLES_PREFIX}*",
+        "Resource": f"{bucket_arn}/{prefix}*",
         "Condition": {"StringEquals": {"aws:SourceArn": sorted(distribution_arns)}},
     }
 
@@ -241,6 +248,17 @@ def media_bucket_policy(bucket_arn: str, distribution_arns: Sequence[str]) -> st
     distributions through origin access control. Nothing else is public."""
     return document(
         deny_insecure_transport(bucket_arn), cloudfront_reads(bucket_arn, distribution_arns)
+    )
+
+
+def webapp_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
+    """The web app's bucket: TLS only, and its one distribution reads the app (``app/``)
+    through origin access control. Nothing else is public; deployments write with IAM."""
+    return document(
+        deny_insecure_transport(bucket_arn),
+        cloudfront_reads(
+            bucket_arn, [distribution_arn], prefix=spec.WEBAPP_PREFIX, sid="CloudFrontReadsWebApp"
+        ),
     )
 
 

@@ -38,6 +38,13 @@ AUTHORIZED_ROUTES: dict[str, str] = {
     "keys": "ANY /keys/{proxy+}",
 }
 """Routes that need a valid token of one of the pool's clients, by resource name suffix."""
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+"""What the web app's pages may call cross-origin (API Gateway answers preflights itself)."""
+CORS_HEADERS = ("authorization", "content-type", "if-match", "x-profile-id")
+"""The bearer token, JSON bodies, optimistic locking and the profile a call is for
+(``flixstack.api.routers.playback.PROFILE_HEADER``)."""
+CORS_EXPOSED_HEADERS = ("etag", "retry-after")
+CORS_MAX_AGE_S = 600
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,9 @@ class ApiArgs:
     memory_mb: int
     reserved_concurrency: int
     architecture: str
+    cors_origins: Sequence[pulumi.Input[str]] = ()
+    """Origins whose pages call the API (the web app's): CORS with credentials, which the
+    playback grant's signed cookies need. Empty: no CORS (only same-origin pages)."""
 
 
 class Api(pulumi.ComponentResource):
@@ -136,6 +146,16 @@ class Api(pulumi.ComponentResource):
             f"{name}-http",
             name=f"{args.naming.prefix}-api",
             protocol_type="HTTP",
+            cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
+                allow_origins=list(args.cors_origins),
+                allow_methods=list(CORS_METHODS),
+                allow_headers=list(CORS_HEADERS),
+                expose_headers=list(CORS_EXPOSED_HEADERS),
+                allow_credentials=True,
+                max_age=CORS_MAX_AGE_S,
+            )
+            if args.cors_origins
+            else None,
             tags=tags(stage, "api"),
             opts=child,
         )

@@ -206,6 +206,57 @@ def signing_secret_value(key_pair_id: str, private_key_pem: str, public_key: str
     return json.dumps({"key_pair_id": key_pair_id, "private_key": private_key_pem})
 
 
+def cache_policy(
+    resource_name: str,
+    policy_name: str,
+    comment: str,
+    *,
+    min_ttl: int,
+    ttl: int,
+    compress: bool,
+    parent: pulumi.Resource,
+) -> aws.cloudfront.CachePolicy:
+    """Objects are keyed by path alone: no cookies (signed cookies are checked before the
+    cache), headers or query strings, so every viewer shares one cached copy. ``compress``
+    keys gzip and Brotli copies apart (CloudFront then compresses what it caches)."""
+    return aws.cloudfront.CachePolicy(
+        resource_name,
+        name=policy_name,
+        comment=comment,
+        min_ttl=min_ttl,
+        default_ttl=ttl,
+        max_ttl=ttl,
+        parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
+            cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+                cookie_behavior="none"
+            ),
+            headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                header_behavior="none"
+            ),
+            query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+                query_string_behavior="none"
+            ),
+            enable_accept_encoding_gzip=compress,
+            enable_accept_encoding_brotli=compress,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def viewer_certificate(
+    certificate_arn: str | None,
+) -> aws.cloudfront.DistributionViewerCertificateArgs:
+    """An ACM certificate (SNI, TLS 1.2 or later) for a distribution's aliases; without one,
+    CloudFront's own on its ``*.cloudfront.net`` domain."""
+    if certificate_arn is None:
+        return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+    return aws.cloudfront.DistributionViewerCertificateArgs(
+        acm_certificate_arn=certificate_arn,
+        ssl_support_method="sni-only",
+        minimum_protocol_version=MINIMUM_TLS,
+    )
+
+
 class Cdn(pulumi.ComponentResource):
     distribution_ids: dict[str, pulumi.Output[str]]
     distribution_arns: dict[str, pulumi.Output[str]]
@@ -270,21 +321,23 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
-        segments = self._cache_policy(
+        segments = cache_policy(
             f"{name}-segments-cache",
             f"{prefix}-segments",
             "Segments, subtitles, thumbnails: immutable under their version",
             min_ttl=SEGMENT_MIN_TTL_S,
             ttl=SEGMENT_TTL_S,
             compress=False,
+            parent=self,
         )
-        manifests = self._cache_policy(
+        manifests = cache_policy(
             f"{name}-manifests-cache",
             f"{prefix}-manifests",
             "HLS and DASH manifests: short-lived, compressed",
             min_ttl=0,
             ttl=MANIFEST_TTL_S,
             compress=True,
+            parent=self,
         )
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-cors",
@@ -386,15 +439,7 @@ class Cdn(pulumi.ComponentResource):
                         restriction_type="none"
                     )
                 ),
-                viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
-                    acm_certificate_arn=args.certificate_arn,
-                    ssl_support_method="sni-only",
-                    minimum_protocol_version=MINIMUM_TLS,
-                )
-                if args.certificate_arn
-                else aws.cloudfront.DistributionViewerCertificateArgs(
-                    cloudfront_default_certificate=True
-                ),
+                viewer_certificate=viewer_certificate(args.certificate_arn),
                 logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
                     bucket=args.logs_bucket_domain_name,
                     prefix=LOG_PREFIX.format(name=d.name),
@@ -435,41 +480,6 @@ class Cdn(pulumi.ComponentResource):
                 "cdns": self.cdns,
                 "media_base_url": self.media_base_url,
             }
-        )
-
-    def _cache_policy(
-        self,
-        resource_name: str,
-        policy_name: str,
-        comment: str,
-        *,
-        min_ttl: int,
-        ttl: int,
-        compress: bool,
-    ) -> aws.cloudfront.CachePolicy:
-        """Objects are keyed by path alone: no cookies (signed cookies are checked before
-        the cache), headers or query strings, so every viewer shares one cached copy."""
-        return aws.cloudfront.CachePolicy(
-            resource_name,
-            name=policy_name,
-            comment=comment,
-            min_ttl=min_ttl,
-            default_ttl=ttl,
-            max_ttl=ttl,
-            parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
-                cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
-                    cookie_behavior="none"
-                ),
-                headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
-                    header_behavior="none"
-                ),
-                query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
-                    query_string_behavior="none"
-                ),
-                enable_accept_encoding_gzip=compress,
-                enable_accept_encoding_brotli=compress,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     @staticmethod

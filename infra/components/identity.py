@@ -23,6 +23,8 @@ REFRESH_TOKEN_DAYS = 30
 TOKEN_VALIDITY_UNITS = aws.cognito.UserPoolClientTokenValidityUnitsArgs(
     access_token=HOURS, id_token=HOURS, refresh_token=DAYS
 )
+OAUTH_SCOPES = ("openid", "email", "profile")
+"""What the web client may ask the hosted UI for (and the web app asks for)."""
 HOSTED_UI_LOGIN_VERSION = 1
 """The classic hosted UI: works without a managed-login branding resource."""
 
@@ -54,6 +56,13 @@ def hosted_ui_url(prefix: str, region: str) -> str:
     return f"https://{prefix}.auth.{region}.amazoncognito.com"
 
 
+def stack_hosted_ui_url(naming: spec.Naming, region: str) -> str:
+    """The hosted UI's URL that ``Identity`` makes for ``naming``, known before it exists:
+    the web client's callback URLs name the web app, so the web app's content security
+    policy cannot wait for the pool."""
+    return hosted_ui_url(domain_prefix(naming), region)
+
+
 def issuer(region: str, user_pool_id: str) -> str:
     """The ``iss`` claim of the pool's tokens (and the base of its JWKS URL)."""
     return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
@@ -63,7 +72,9 @@ def issuer(region: str, user_pool_id: str) -> str:
 class IdentityArgs:
     naming: spec.Naming
     region: str
-    callback_urls: Sequence[str]
+    callback_urls: Sequence[pulumi.Input[str]]
+    """Where the hosted UI may send viewers after sign-in and sign-out: the configured ones
+    and the web app's URL (an output of its distribution)."""
     deletion_protection: bool = True
 
 
@@ -126,7 +137,7 @@ class Identity(pulumi.ComponentResource):
             generate_secret=False,  # a browser app is a public client: PKCE, no secret
             allowed_oauth_flows=["code"],
             allowed_oauth_flows_user_pool_client=True,
-            allowed_oauth_scopes=["openid", "email", "profile"],
+            allowed_oauth_scopes=list(OAUTH_SCOPES),
             callback_urls=list(args.callback_urls),
             logout_urls=list(args.callback_urls),
             supported_identity_providers=["COGNITO"],

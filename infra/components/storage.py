@@ -4,6 +4,7 @@ replication, with a KMS key of its own there) that the CDN fails over to."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pulumi
@@ -12,6 +13,7 @@ import pulumi_aws as aws
 from flixstack import spec
 from infra import policies
 from infra.components import tags
+from infra.components.buckets import SSE_S3, Encryption, harden, lifecycle_rule_args
 
 TYPE = "flixstack:index:Storage"
 
@@ -44,6 +46,9 @@ class StorageArgs:
     """True: the ``cdn`` component writes the media buckets' policies (TLS only, plus reads
     by its distributions) and the media keys' policies, since only it knows the
     distributions; storage then writes none for them, as a bucket or key has one policy."""
+    upload_origins: Sequence[pulumi.Input[str]] = ()
+    """Origins of the pages that upload to the ingest bucket's presigned URLs (the admin web
+    app's): CORS lets them PUT and read each part's ETag. Empty: no CORS."""
 
 
 @dataclass(frozen=True)
@@ -73,54 +78,18 @@ def replica_bucket_name(naming: spec.Naming, bucket: spec.BucketSpec, region: st
     return naming.bucket(replace(bucket, logical=f"{bucket.logical}-{region}"))
 
 
-def _filter(rule: spec.LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleFilterArgs:
-    if rule.tag is None:
-        return aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=rule.prefix)
-    return aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
-        and_=aws.s3.BucketLifecycleConfigurationRuleFilterAndArgs(
-            prefix=rule.prefix, tags={rule.tag[0]: rule.tag[1]}
-        )
-    )
-
-
 def lifecycle_rules(
     bucket: spec.BucketSpec, args: StorageArgs
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     """The bucket's lifecycle from the spec (``spec.lifecycle``), in provider terms."""
-    rules = spec.lifecycle(
-        bucket,
-        masters_glacier_days=args.ingest_glacier_days,
-        noncurrent_days=args.noncurrent_expiry_days,
-        log_days=args.log_retention_days,
-    )
-    return [
-        aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id=rule.id,
-            status="Enabled",
-            filter=_filter(rule),
-            transitions=[
-                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=days, storage_class=kind)
-                for days, kind in rule.transitions
-            ]
-            or None,
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                days=rule.expiration_days
-            )
-            if rule.expiration_days
-            else None,
-            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                days_after_initiation=rule.abort_multipart_days
-            )
-            if rule.abort_multipart_days
-            else None,
-            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=rule.noncurrent_expiration_days
-            )
-            if rule.noncurrent_expiration_days
-            else None,
+    return lifecycle_rule_args(
+        spec.lifecycle(
+            bucket,
+            masters_glacier_days=args.ingest_glacier_days,
+            noncurrent_days=args.noncurrent_expiry_days,
+            log_days=args.log_retention_days,
         )
-        for rule in rules
-    ]
+    )
 
 
 class Storage(pulumi.ComponentResource):
@@ -320,55 +289,21 @@ class Storage(pulumi.ComponentResource):
             tags=tags(args.naming.stage, "storage", {"purpose": bucket_spec.purpose}),
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{resource_name}-ownership",
-            bucket=bucket.bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(
-                # CloudFront standard logs are delivered with an ACL grant to its log
-                # delivery account, which buckets without ACLs refuse; public ACLs stay blocked.
-                object_ownership="BucketOwnerPreferred"
-                if bucket_spec is spec.LOGS
-                else "BucketOwnerEnforced"
-            ),
+        versioning = harden(
+            resource_name,
+            bucket,
             opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{resource_name}-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        if bucket_spec.kms:
-            encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=key.arn
-            )
-        else:
             # S3 server access logs can only be delivered to SSE-S3 buckets; the others
             # have no reason to pay for KMS requests.
-            encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="AES256"
-            )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{resource_name}-encryption",
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=encryption,
-                    bucket_key_enabled=bucket_spec.kms,
-                )
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{resource_name}-versioning",
-            bucket=bucket.bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
+            encryption=Encryption(sse_algorithm="aws:kms", kms_master_key_id=key.arn)
+            if bucket_spec.kms
+            else SSE_S3,
+            bucket_key=bucket_spec.kms,
+            # CloudFront standard logs are delivered with an ACL grant to its log delivery
+            # account, which buckets without ACLs refuse; public ACLs stay blocked.
+            object_ownership="BucketOwnerPreferred"
+            if bucket_spec is spec.LOGS
+            else "BucketOwnerEnforced",
         )
         # With a CDN, the media bucket's policy is the cdn component's (a bucket has one).
         if not (bucket_spec is spec.MEDIA and args.cdn_reads_media):
@@ -388,6 +323,22 @@ class Storage(pulumi.ComponentResource):
             rules=lifecycle_rules(bucket_spec, args),
             opts=child,
         )
+        if bucket_spec is spec.INGEST and args.upload_origins:
+            rule = spec.BROWSER_UPLOADS
+            aws.s3.BucketCorsConfiguration(
+                f"{resource_name}-cors",
+                bucket=bucket.bucket,
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_origins=list(args.upload_origins),
+                        allowed_methods=list(rule.methods),
+                        allowed_headers=list(rule.headers),
+                        expose_headers=list(rule.expose),
+                        max_age_seconds=rule.max_age_s,
+                    )
+                ],
+                opts=child,
+            )
         if logs is not None:
             aws.s3.BucketLogging(
                 f"{resource_name}-access-logs",

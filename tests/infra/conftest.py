@@ -21,6 +21,28 @@ def no_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(packaging, "build_dependency_layer", fake_build)
 
 
+WEB_BUILD = {
+    "index.html": '<!doctype html><script type="module" src="/app/assets/index-AbC123.js"></script>',
+    "player.html": "<!doctype html><title>player</title>",
+    "assets/index-AbC123.js": "export {};",
+    "assets/index-AbC123.js.map": "{}",
+    "assets/index-DeF456.css": "body{}",
+}
+"""A tiny stand-in for the Vite build of web/, by path relative to web/dist."""
+
+
+@pytest.fixture(autouse=True)
+def web_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The program uploads the web app's build; under mocks it is ``WEB_BUILD`` in a
+    temporary folder, so no test needs (or sees) a real ``npm run build``."""
+    dist = tmp_path / "web-dist"
+    for path, text in WEB_BUILD.items():
+        (dist / path).parent.mkdir(parents=True, exist_ok=True)
+        (dist / path).write_text(text)
+    monkeypatch.setattr(packaging, "WEB_DIST", dist)
+    return dist
+
+
 @pytest.fixture(params=STACKS)
 def stack(request: pytest.FixtureRequest) -> str:
     """Each stack of stacks/ in turn."""

@@ -22,6 +22,7 @@ from infra import outputs
 from infra.components import cdn
 from infra.components.storage import REPLICATION_RULE, Storage, replica_bucket_name
 from infra.policy import rules
+from infra.policy.rules import Resource
 from tests.infra.mockgraph import (
     ACCOUNT,
     REGION,
@@ -71,8 +72,13 @@ def _configured_cdns(stack: str) -> list[dict[str, Any]]:
     return list(json.loads(stack_config(stack)["flixstack:cdns"]))
 
 
+def _media_distributions(graph: Graph) -> list[Resource]:
+    """The CDN's distributions (the web app has one of its own)."""
+    return [d for d in graph.of(rules.DISTRIBUTION) if d.props["tags"]["capability"] == "cdn"]
+
+
 def _distributions(graph: Graph) -> dict[str, dict[str, Any]]:
-    return {d.props["tags"]["cdn"]: dict(d.props) for d in graph.of(rules.DISTRIBUTION)}
+    return {d.props["tags"]["cdn"]: dict(d.props) for d in _media_distributions(graph)}
 
 
 def _behaviors(distribution: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -82,7 +88,8 @@ def _behaviors(distribution: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _one(graph: Graph, type_: str) -> dict[str, Any]:
-    (resource,) = graph.of(type_)
+    """The one resource of the type that the CDN (or storage) made."""
+    (resource,) = [r for r in graph.of(type_) if not r.name.startswith("webapp")]
     return dict(resource.props)
 
 
@@ -108,7 +115,7 @@ def _env(graph: Graph, function: str) -> dict[str, str]:
 def _distribution_arns(graph: Graph) -> list[str]:
     return sorted(
         f"arn:aws:cloudfront::{ACCOUNT}:distribution/{d.name}-id"
-        for d in graph.of(rules.DISTRIBUTION)
+        for d in _media_distributions(graph)
     )
 
 

@@ -120,6 +120,7 @@ def test_default_cdns_are_two_distributions() -> None:
         ({"cdn_web_origins": ()}, "cdnWebOrigins"),
         ({"cdn_origin_shield_region": "virginia"}, "cdnOriginShieldRegion"),
         ({"media_replica_region": "us-east-1"}, "mediaReplicaRegion"),
+        ({"webapp_aliases": ("watch.example.com",)}, "webappAliases"),
         ({"cdn_signing_public_key": "not a key"}, "cdnSigningPublicKey"),
     ],
 )

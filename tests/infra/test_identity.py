@@ -60,7 +60,8 @@ def test_pool_has_the_admin_group(graph: Graph) -> None:
 
 
 def test_pool_has_exactly_the_spec_clients(graph: Graph) -> None:
-    assert [c.props["name"] for c in graph.of(CLIENT)] == list(spec.USER_POOL.clients)
+    # (in any order: the web client waits for the web app's URL)
+    assert sorted(c.props["name"] for c in graph.of(CLIENT)) == sorted(spec.USER_POOL.clients)
 
 
 # --- the clients ------------------------------------------------------------------------------
@@ -71,7 +72,10 @@ def test_web_client_uses_the_code_flow_as_a_public_client(stack: str, graph: Gra
     assert web["allowedOauthFlowsUserPoolClient"] is True
     assert "openid" in web["allowedOauthScopes"]  # type: ignore[operator]
     assert web["supportedIdentityProviders"] == ["COGNITO"]
-    assert web["callbackUrls"] == _stack_callback_urls(stack)
+    # the stack's own, then the web app, where the hosted UI sends viewers back to
+    webapp_url = _output(graph, outputs.WEBAPP_URL)
+    assert web["callbackUrls"] == [*_stack_callback_urls(stack), webapp_url]
+    assert web["logoutUrls"] == web["callbackUrls"]
     assert "ALLOW_USER_PASSWORD_AUTH" not in web["explicitAuthFlows"]  # type: ignore[operator]
 
 
@@ -79,8 +83,8 @@ def test_callback_urls_come_from_stack_config() -> None:
     urls = ["https://dev.flix.example/auth/callback", "http://localhost:8000/auth/callback"]
     graph = run_stack("dev", {"flixstack:callbackUrls": json.dumps(urls)})
     web = _client(graph, spec.USER_POOL.web_client)
-    assert web["callbackUrls"] == urls
-    assert web["logoutUrls"] == urls
+    assert web["callbackUrls"] == [*urls, _output(graph, outputs.WEBAPP_URL)]
+    assert web["logoutUrls"] == web["callbackUrls"]
 
 
 def test_cli_client_signs_in_with_password_and_refresh_only(graph: Graph) -> None:

@@ -44,6 +44,8 @@ def test_one_component_per_capability(graph: Graph) -> None:
         "Analytics",
         "Observability",
         "Recommendations",
+        "WebApp",
+        "WebAppRelease",
     ):
         assert f"flixstack:index:{component}" in types
 
@@ -90,10 +92,11 @@ def test_tables_follow_the_spec(graph: Graph) -> None:
 def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
     stage = graph.of(rules.TABLE)[0].props["name"].split("-")[1]
     naming = spec.Naming(stage, _bucket_suffix(graph))
-    # a multi-region stack adds the media replica, in the region of its own provider
+    # a multi-region stack adds the media replica, in the region of its own provider; the
+    # web app's bucket is the one bucket the runtime does not use
     replica_regions = [p.props["region"] for p in graph.of("pulumi:providers:aws")]
     assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
-        naming.bucket(b) for b in spec.BUCKETS
+        naming.bucket(b) for b in (*spec.BUCKETS, spec.WEBAPP)
     } | {replica_bucket_name(naming, spec.MEDIA, region) for region in replica_regions}
     # the training schedule's dead-letter queue is the one queue the runtime does not use
     assert {q.props["name"] for q in graph.of(rules.QUEUE)} == {
@@ -253,3 +256,21 @@ def test_outputs_are_exported() -> None:
     assert resolve(graph.outputs[outputs.STAGE]) == "dev"
     assert resolve(graph.outputs[outputs.API_URL]).startswith("https://")
     assert set(resolve(graph.outputs[outputs.TABLES])) == {t.logical for t in spec.TABLES}
+    # the web app: its distribution's domain (the mocks': <resource name>-id.cloudfront.net)
+    assert resolve(graph.outputs[outputs.WEBAPP_URL]) == (
+        f"https://webapp-distribution-id.cloudfront.net{spec.WEBAPP_PATH}"
+    )
+    assert resolve(graph.outputs[outputs.WEBAPP_BUCKET]) == f"flixstack-dev-webapp-{ACCOUNT}"
+    assert resolve(graph.outputs[outputs.WEBAPP_DISTRIBUTION_ID]) == "webapp-distribution-id"
+
+
+def test_the_ingest_bucket_takes_uploads_from_the_web_origins_of_the_stack(graph: Graph) -> None:
+    """The admin app PUTs upload parts straight to the ingest bucket: its CORS lets the
+    stack's web origins do that and read each part's ETag; no other bucket has CORS."""
+    [cors] = graph.of("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert spec.INGEST.logical in cors.props["bucket"]
+    [rule] = cors.props["corsRules"]
+    assert rule["allowedMethods"] == ["PUT"]
+    assert rule["exposeHeaders"] == ["ETag"]
+    assert rule["allowedOrigins"]
+    assert all(origin.startswith(("http://", "https://")) for origin in rule["allowedOrigins"])

@@ -1,0 +1,47 @@
+"""The storage component on its own, under mocks: what pages of other origins may do with
+its buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flixstack import spec
+from infra.components.storage import Storage, StorageArgs
+from tests.infra.mockgraph import ACCOUNT, REGION, Graph, run
+
+CORS = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
+WEB_ORIGIN = "https://app.example.com"
+
+
+def storage_graph(upload_origins: Sequence[str]) -> Graph:
+    naming = spec.Naming("dev", ACCOUNT)
+
+    def program() -> None:
+        Storage(
+            "storage",
+            StorageArgs(
+                naming=naming,
+                account_id=ACCOUNT,
+                region=REGION,
+                ingest_glacier_days=30,
+                noncurrent_expiry_days=30,
+                log_retention_days=30,
+                upload_origins=upload_origins,
+            ),
+        )
+
+    return run(program, stack="dev", config={"aws:region": REGION})
+
+
+def test_the_web_app_puts_upload_parts_into_the_ingest_bucket_and_reads_their_etags() -> None:
+    graph = storage_graph([WEB_ORIGIN])
+    (cors,) = graph.of(CORS)
+    assert cors.props["bucket"] == spec.Naming("dev", ACCOUNT).bucket(spec.INGEST)
+    (rule,) = cors.props["corsRules"]
+    assert rule["allowedOrigins"] == [WEB_ORIGIN]
+    assert rule["allowedMethods"] == ["PUT"]
+    assert rule["exposeHeaders"] == ["ETag"]
+
+
+def test_without_upload_origins_no_bucket_answers_pages() -> None:
+    assert storage_graph([]).of(CORS) == []
