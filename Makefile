@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := web/dist/index.html
-WEB_SOURCES := $(wildcard web/src/*) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(wildcard web/src/*.ts web/src/*.css web/src/*/*.ts web/src/*/*.css) \
+	web/index.html web/player.html web/vite.config.ts web/tsconfig.json
 UP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install browser up test lint typecheck pytest bench layer clean
+.PHONY: help install browser up test lint typecheck pytest bench layer clean web-schema
 
 help:
 	@echo "make up      run the whole platform locally (emulator, resources, API) and print its URLs"
@@ -38,6 +39,12 @@ $(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
 	cd web && npm run --silent build
 
 install: $(STAMP) $(WEB_STAMP) $(WEB_BUILD)
+
+# The web app's API types, generated from the API's OpenAPI document (a unit test fails when
+# they are stale: run this after changing a route or a model the app uses).
+web-schema: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m flixstack.api.openapi > web/openapi.json
+	cd web && node_modules/.bin/openapi-typescript openapi.json -o src/schema.d.ts && rm openapi.json
 
 # Debian's chromium for the real-browser tests (Playwright drives it; it never downloads one).
 browser:

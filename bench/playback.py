@@ -102,7 +102,6 @@ from bench.harness import (
 from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.api.routers.playback import PROFILE_HEADER
-from flixstack.api.routers.player import VENDOR
 from flixstack.auth.identity import find_pool, sign_in
 from flixstack.aws.clients import AwsClients
 from flixstack.local.supervisor import Child, Supervisor
@@ -124,6 +123,8 @@ QUICK: dict[str, Any] = {
 ``"configured"`` depth (3 by default; always run besides the others)."""
 SEED = 20_261_204
 ROOT = Path(__file__).resolve().parents[1]
+HLS_BUILD = ROOT / "web" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+"""The hls.js the web app bundles (the same version, from web/'s lockfile), for the peer."""
 FLIXSTACK = str(Path(sys.executable).parent / "flixstack")
 TERRITORY = "US"
 USERNAME = "playback-bench@flixstack.local"
@@ -412,7 +413,7 @@ def _peer(
     root = work / "peer"
     media = root / "media"
     media.mkdir(parents=True)
-    shutil.copyfile(stage.settings.web_dir / VENDOR["hls.min.js"], root / "hls.min.js")
+    shutil.copyfile(HLS_BUILD, root / "hls.min.js")
     (root / "index.html").write_text(PEER_PAGE)
     height = int(first["start_height"])
     bitrate = int(first["start_bitrate"])

@@ -133,8 +133,6 @@ class Settings(BaseSettings):
     edge_cache_bytes: Annotated[int, Field(ge=0)] = 2**30
     """Size of a local edge's LRU byte cache (memory is taken only as it fills): room for
     what pre-warming a few hundred titles puts there and what viewers ask for besides."""
-    web_dir: Path = CHECKOUT / "web"
-    """The npm project whose packages the player page loads (``npm ci`` installs them)."""
 
     # --- media pipeline -------------------------------------------------------------------
     protect_media: bool = True

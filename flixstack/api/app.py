@@ -9,7 +9,7 @@ from flixstack import __version__
 from flixstack.api import errors
 from flixstack.api.deps import Services
 from flixstack.api.limits import RequestLimits
-from flixstack.api.routers import admin, events, health, playback, player, profiles, qoe, titles
+from flixstack.api.routers import admin, events, health, playback, profiles, qoe, titles
 from flixstack.auth.ratelimit import RateLimiter
 from flixstack.aws.clients import AwsClients
 from flixstack.settings import Settings, get_settings
@@ -41,5 +41,4 @@ def create_app(settings: Settings | None = None, clients: AwsClients | None = No
     app.include_router(playback.router)
     app.include_router(events.router)
     app.include_router(qoe.router)
-    app.include_router(player.router)
     return app

@@ -7,7 +7,7 @@ and it reads the same spec so the two cannot drift.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         GlobalSecondaryIndexTypeDef,
         KeySchemaElementTypeDef,
     )
+    from mypy_boto3_s3.type_defs import CORSRuleTypeDef
 
 Outcome = Literal["created", "exists"]
 
@@ -68,6 +69,21 @@ def _key_schema(partition: spec.Attr, sort: spec.Attr | None) -> list[KeySchemaE
 
 # The same day counts as a stack's defaults (infra/config.py).
 LOCAL_LIFECYCLE = {"masters_glacier_days": 30, "noncurrent_days": 30, "log_days": 30}
+LOCAL_UPLOAD_ORIGINS = ("*",)
+"""Pages that may upload to the ingest bucket locally: any, since the app's origin is the API's,
+on whatever port ``up`` was given (and Vite's dev server has another); the presigned URL is
+the credential. Stacks on AWS name the web app's origins (infra/components/storage.py)."""
+
+
+def cors_rule(rule: spec.CorsRule, origins: Sequence[str]) -> CORSRuleTypeDef:
+    """A spec CORS rule in S3's API shape."""
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": list(rule.methods),
+        "AllowedHeaders": list(rule.headers),
+        "ExposeHeaders": list(rule.expose),
+        "MaxAgeSeconds": rule.max_age_s,
+    }
 
 
 def lifecycle_rule(rule: spec.LifecycleRule) -> dict[str, Any]:
@@ -220,6 +236,13 @@ class Bootstrap:
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
             },
         )
+        if bucket is spec.INGEST:  # the admin web app uploads straight to it
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={
+                    "CORSRules": [cors_rule(spec.BROWSER_UPLOADS, LOCAL_UPLOAD_ORIGINS)]
+                },
+            )
         return outcome
 
     def _bucket_exists(self, name: str) -> bool:

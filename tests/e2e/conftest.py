@@ -1,103 +1,22 @@
+"""Fixtures of the end-to-end tier: free ports, platforms a test starts, and the session's
+shared stage with a headless chromium for the browser tests."""
+
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import ROOT, free_port
+from bench.harness import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import free_port
+from tests.e2e.platform import Platform
+from tests.e2e.stage import ARTIFACTS, Stage, staged
 
 pytestmark = pytest.mark.e2e
-FLIXSTACK = str(Path(sys.executable).parent / "flixstack")
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_until_closed(port: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while listening(port):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-@dataclass
-class Platform:
-    process: subprocess.Popen[str]
-    api_port: int
-    emulator_port: int
-    log: Path
-    edge_ports: tuple[int, int] = (0, 0)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def edge_urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{port}" for port in self.edge_ports]
-
-    def wait_healthy(self, timeout: float = 240.0) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"flixstack up exited {self.process.returncode}:\n{self.log.read_text()}"
-                )
-            try:
-                response = httpx.get(f"{self.url}/health", timeout=5)
-                if response.status_code == 200:
-                    return dict(response.json())
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError(f"no healthy API after {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:
-        os.kill(self.process.pid, sig)
-        return self.process.wait(timeout=timeout)
-
-
-def _terminal_signals() -> None:
-    """Default SIGINT/SIGQUIT, as in a terminal. A background job of a non-interactive shell
-    (how CI may run us) inherits them ignored, and make would then ignore Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
-
-
-def start_platform(
-    argv: list[str],
-    tmp_path: Path,
-    api_port: int,
-    emulator_port: int,
-    env: dict[str, str] | None = None,
-    edge_ports: tuple[int, int] = (0, 0),
-) -> Platform:
-    log = tmp_path / f"up-{api_port}-{time.monotonic_ns()}.log"
-    process = subprocess.Popen(
-        argv,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # signals in tests reach only the process we aim at
-        preexec_fn=_terminal_signals,
-    )
-    return Platform(process, api_port, emulator_port, log, edge_ports)
 
 
 @pytest.fixture
@@ -128,3 +47,71 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    """One platform, with a small seeded catalog and an ingested clip, for every browser
+    test of the session (see tests/e2e/stage.py)."""
+    with staged(tmp_path_factory.mktemp("stage")) as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def _forget_profiles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Removes the profiles a test made on the shared stage (an account holds 5)."""
+    yield
+    if "stage" in request.fixturenames:
+        request.getfixturevalue("stage").forget_profiles()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+PageFactory = Callable[[], Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[PageFactory]:
+    """Pages in fresh browser contexts (a second one: another viewer beside the first). For
+    each, a screenshot lands in test-artifacts/ when the test fails, and a console error
+    fails the test (unless ``pytest.mark.expected_console`` names it)."""
+    opened: list[tuple[Page, list[str]]] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        made = context.new_page()
+        errors: list[str] = []
+        made.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        made.on("pageerror", lambda e: errors.append(str(e)))
+        opened.append((made, errors))
+        return made
+
+    yield open_page
+    report = getattr(request.node, "rep_call", None)
+    expected = request.node.get_closest_marker("expected_console")
+    allowed = expected.args if expected else ()
+    unexpected: list[str] = []
+    for number, (made, errors) in enumerate(opened):
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            suffix = f"-{number}" if number else ""
+            made.screenshot(
+                path=str(ARTIFACTS / f"{request.node.name}{suffix}.png"), full_page=True
+            )
+        made.context.close()
+        unexpected += [e for e in errors if not any(text in e for text in allowed)]
+    if report is not None and report.passed:
+        assert unexpected == [], unexpected
+
+
+@pytest.fixture
+def page(new_page: PageFactory) -> Page:
+    return new_page()

@@ -21,27 +21,17 @@ from flixstack.local import emulator
 from flixstack.playback import signing
 from flixstack.settings import Settings
 from tests.conftest import ROOT
-from tests.e2e.conftest import FLIXSTACK, Platform, listening, start_platform, wait_until_closed
+from tests.e2e.platform import (
+    FLIXSTACK,
+    Platform,
+    listening,
+    sign_in,
+    start_platform,
+    up_command,
+    wait_until_closed,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def up_command(
-    api_port: int,
-    emulator_port: int,
-    tmp_path: Path,
-    edge_ports: tuple[int, int],
-    seed: bool = False,
-) -> list[str]:
-    """``flixstack up`` on these ports; without ``seed``, with an empty catalog (faster)."""
-    return [
-        FLIXSTACK, "up",
-        "--port", str(api_port),
-        "--emulator-port", str(emulator_port),
-        "--edge-ports", ",".join(map(str, edge_ports)),
-        "--state-dir", str(tmp_path / "state"),
-        *([] if seed else ["--seed-titles", "0"]),
-    ]  # fmt: skip
 
 
 def signed_cookies(platform: Platform, media_key: str) -> str:
@@ -265,24 +255,6 @@ def test_ingest_through_the_running_platform_and_play_both_manifests(
         cookie = signed_cookies(platform, manifest.removeprefix(f"{edge_a}/"))
         play(manifest, min_frames=5 * 24, cookie=cookie)  # 5 s of video
     assert platform.stop(signal.SIGINT) == 0
-
-
-def sign_in(platform: Platform, tmp_path: Path, user: str) -> str:
-    """`flixstack login` as a user would, with the password `up` printed."""
-    printed = platform.log.read_text()
-    password = printed.split(user, 1)[1].split("password", 1)[1].split()[0]
-    login = subprocess.run(
-        [FLIXSTACK, "login", "--user", user, "--password", password, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{platform.emulator_port}"},
-        timeout=60,
-    )
-    assert login.returncode == 0, login.stderr
-    tokens = json.loads(login.stdout)
-    assert set(tokens) == {"access_token", "id_token", "refresh_token", "expires_in"}
-    return str(tokens["access_token"])
 
 
 def test_up_seeds_a_catalog_viewers_browse_search_and_play(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from flixstack import spec
 from flixstack.aws.clients import AwsClients
@@ -94,6 +96,41 @@ def test_buckets_block_public_access_and_encrypt(
             "Rules"
         ]
         assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_pages_can_put_parts_into_the_ingest_bucket_and_read_their_etags(
+    bootstrapped: Settings, clients: AwsClients
+) -> None:
+    """The admin web app PUTs upload parts to presigned URLs from its own origin, and
+    completing the upload needs each part's ETag, which a page reads only if CORS exposes
+    it. No other bucket answers pages."""
+    s3 = clients.s3
+    bucket = bootstrapped.naming.bucket(spec.INGEST)
+    key = "masters/title/upload/clip.mp4"
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    url = s3.generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": 1},
+        ExpiresIn=60,
+    )
+    origin = "http://127.0.0.1:8000"
+    preflight = httpx.options(
+        url, headers={"Origin": origin, "Access-Control-Request-Method": "PUT"}
+    )
+    assert preflight.status_code == 200
+    assert "PUT" in preflight.headers["Access-Control-Allow-Methods"]
+    put = httpx.put(url, content=b"part", headers={"Origin": origin})
+    assert put.status_code == 200, put.text
+    assert put.headers["Access-Control-Allow-Origin"] in (origin, "*")
+    assert "ETag" in put.headers["Access-Control-Expose-Headers"].split(", ")
+    assert put.headers["ETag"]
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    for other in spec.BUCKETS:
+        if other is spec.INGEST:
+            continue
+        with pytest.raises(ClientError) as refused:
+            s3.get_bucket_cors(Bucket=bootstrapped.naming.bucket(other))
+        assert refused.value.response["Error"]["Code"] == "NoSuchCORSConfiguration"
 
 
 def test_inventory_with_a_known_pool_id_describes_it(

@@ -22,6 +22,7 @@ def test_local_sign_in_takes_the_emulators_users_and_refuses_a_wrong_password(
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "index.html").write_text("<!doctype html><title>app</title>")
+    (dist / "player.html").write_text("<!doctype html><title>player</title>")
     with serving(create_app(bootstrapped, web_dist=dist)) as url:
         good = httpx.post(
             f"{url}/local/sign-in",
@@ -37,3 +38,9 @@ def test_local_sign_in_takes_the_emulators_users_and_refuses_a_wrong_password(
         assert (bad.status_code, bad.json()["reason"]) == (401, "bad_credentials")
         assert httpx.get(f"{url}/app/").text.startswith("<!doctype html>")
         assert httpx.get(url).headers.get("location") == "/app/"
+        # the local config.json: same-origin API, the sign-in form; the standalone player
+        assert httpx.get(f"{url}/app/config.json").json() == {
+            "api_base": "",
+            "auth": {"kind": "local"},
+        }
+        assert "<title>player</title>" in httpx.get(f"{url}/player?title=x&profile=y").text

@@ -146,7 +146,7 @@ def send(client: TestClient, method: str, path: str, body: bool, **kwargs: Any) 
 def admin_operations(app: FastAPI) -> list[tuple[str, str, bool]]:
     found = operations(app, "/admin/")
     # Every route of the admin routers is in the schema (one left out would escape the
-    # sweep); the QoE dashboard's page and assets are static, its figures are admin-only.
+    # sweep); the QoE dashboard itself is the web app's (#/admin/qoe), its figures are here.
     declared = {
         (method, route.path)
         for router in (admin.router, qoe.router)
