@@ -7,8 +7,9 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +21,18 @@ EVENTS = Path(__file__).resolve().parent / "events"
 
 
 _HANDED_OUT: set[int] = set()
+T = TypeVar("T")
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 20) -> T:
+    """``read()`` again until ``done`` says yes or ``timeout`` seconds pass; the last value
+    (the caller's assert then shows it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
 
 
 def free_port() -> int:

@@ -10,8 +10,7 @@ import json
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,8 @@ class Stage:
     renditions: list[dict[str, Any]]
     tmp_path: Path
     tokens: dict[str, str] = field(default_factory=dict)
+    extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """Processes a test started for the stage (an edge it stopped and started again)."""
     created: list[str] = field(default_factory=list)
     """Profiles made during the running test (an account holds 5: the test removes them)."""
 
@@ -93,6 +94,7 @@ class Stage:
 def staged(tmp_path: Path) -> Iterator[Stage]:
     api_port, emulator_port = free_port(), free_port()
     edge_ports = (free_port(), free_port())
+    started: Stage | None = None
     platform = start_platform(
         up_command(api_port, emulator_port, tmp_path, edge_ports, seed=SEEDED_TITLES),
         tmp_path, api_port, emulator_port, edge_ports=edge_ports,
@@ -123,6 +125,7 @@ def staged(tmp_path: Path) -> Iterator[Stage]:
             platform, result["title_id"], result["job_id"], token, "", result["renditions"],
             tmp_path, {VIEWER: token},
         )  # fmt: skip
+        started = stage
         stage.profile_id = stage.new_profile("Browser")
         stage.created.clear()  # the stage's own profile stays
         yield stage
@@ -130,6 +133,10 @@ def staged(tmp_path: Path) -> Iterator[Stage]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(platform.process.pid, signal.SIGKILL)
         platform.process.wait()
+        for process in started.extra if started else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def player_state(page: Page) -> dict[str, Any]:
@@ -140,15 +147,6 @@ def player_state(page: Page) -> dict[str, Any]:
             " (k, v) => k === 'hls' || k === 'dash' ? undefined : v))"
         )
     )
-
-
-def eventually(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def wait_playing_past(page: Page, seconds: float, timeout_ms: float = 60_000) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -24,6 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from flixstack.api.routers.playback import PROFILE_HEADER
 from flixstack.events.dashboard import histogram
 from flixstack.events.qoe import bucket_of
+from tests.conftest import eventually
 from tests.e2e.platform import listening, wait_until_closed
 from tests.e2e.stage import (
     ADMIN,
@@ -31,7 +34,6 @@ from tests.e2e.stage import (
     CLIP_S,
     Stage,
     app_sign_in,
-    eventually,
     player_state,
     wait_first_frame,
     wait_playing_past,
@@ -229,7 +231,7 @@ def test_abr_steps_down_under_a_throttled_network(
 
 @pytest.mark.expected_console("net::ERR_CONNECTION_REFUSED")  # the edge that went away
 def test_playback_fails_over_from_edge_a_to_edge_b(
-    stage: Stage, page: Page, throttle: Throttle
+    stage: Stage, page: Page, throttle: Throttle, edges_back: list[int]
 ) -> None:
     # a network twice as fast as the top rung (not loopback's): the buffer fills as it
     # would for a viewer, so requests are still going out when the edge goes away
@@ -245,6 +247,7 @@ def test_playback_fails_over_from_edge_a_to_edge_b(
         "() => { const b = document.getElementById('video').buffered; return b.end(b.length - 1); }"
     )
     assert buffered < CLIP_S - 10, buffered
+    edges_back.append(port)  # the tests after this one get it back
     stop_listener(port)
     assert wait_until_closed(port)
     wait_playing_past(page, buffered + 4, timeout_ms=120_000)
@@ -289,8 +292,26 @@ def throttle(page: Page) -> Iterator[Throttle]:
             session.detach()
 
 
-def stop_listener(port: int) -> None:
-    """SIGKILL the process listening on ``port`` (found through /proc, as ss -p does)."""
+@pytest.fixture
+def edges_back(stage: Stage) -> Iterator[list[int]]:
+    """The ports of edges a test stops: each is started again afterwards, as the platform
+    started it (same command, environment and directory), for the session's later tests."""
+    stopped: list[int] = []
+    commands = {port: _command_on(port) for port in stage.platform.edge_ports}
+    yield stopped
+    for port in stopped:
+        argv, env, cwd = commands[port]
+        stage.extra.append(
+            subprocess.Popen(
+                argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )  # fmt: skip
+        assert eventually(partial(listening, port), bool), f"edge on {port} is not back"
+
+
+def _listener(port: int) -> int:
+    """The pid of the process listening on ``port`` (found through /proc, as ss -p does)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(FileNotFoundError), open(table) as lines:
@@ -306,6 +327,19 @@ def stop_listener(port: int) -> None:
                 os.readlink(fd).removeprefix("socket:[").rstrip("]") in inodes
                 for fd in fds.iterdir()
             ):
-                os.kill(int(pid), signal.SIGKILL)
-                return
+                return int(pid)
     raise AssertionError(f"no process owns the socket on {port}")
+
+
+def _command_on(port: int) -> tuple[list[str], dict[str, str], str]:
+    """How the process listening on ``port`` was started: argv, environment, directory."""
+    proc = Path(f"/proc/{_listener(port)}")
+    argv = proc.joinpath("cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
+    pairs = proc.joinpath("environ").read_bytes().rstrip(b"\0").decode().split("\0")
+    env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    return argv, env, os.readlink(proc / "cwd")
+
+
+def stop_listener(port: int) -> None:
+    """SIGKILL the process listening on ``port``."""
+    os.kill(_listener(port), signal.SIGKILL)

@@ -23,12 +23,12 @@ from flixstack.auth.identity import find_pool, sign_in
 from flixstack.aws.clients import AwsClients
 from flixstack.local.devserver import create_app
 from flixstack.settings import Settings
+from tests.conftest import eventually
 from tests.e2e.stage import (
     ARTIFACTS,
     VIEWER,
     Stage,
     app_sign_in,
-    eventually,
     player_state,
     wait_first_frame,
     wait_playing_past,

@@ -19,6 +19,7 @@ from playwright.sync_api import Page, Request, Route, expect
 from flixstack.catalog.models import GENRES
 from flixstack.media.uploads import MIN_PART
 from flixstack.settings import Settings
+from tests.conftest import eventually
 from tests.e2e.conftest import PageFactory
 from tests.e2e.platform import FLIXSTACK
 from tests.e2e.stage import (
@@ -27,7 +28,6 @@ from tests.e2e.stage import (
     VIEWER,
     Stage,
     app_sign_in,
-    eventually,
     wait_first_frame,
 )
 

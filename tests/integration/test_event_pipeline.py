@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -23,12 +22,12 @@ from flixstack.events import qoe, wiring
 from flixstack.events.consumer import hour_window
 from flixstack.local.events import StreamPoller
 from flixstack.settings import Settings
+from tests.conftest import eventually
 from tests.integration.conftest import Device
 from tests.integration.test_viewers import new_profile
 from tests.unit.events.test_schema import event
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -42,15 +41,6 @@ def consuming(bootstrapped: Settings, clients: AwsClients) -> Iterator[StreamPol
     yield poller
     stop.set()
     thread.join(timeout=10)
-
-
-def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 20) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def dead_letters(settings: Settings, clients: AwsClients) -> list[dict[str, Any]]:
