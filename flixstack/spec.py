@@ -373,6 +373,10 @@ def lake_partition(dt: str, hour: int) -> str:
 # --- keys and secrets ----------------------------------------------------------------------
 MEDIA_KEY = KeySpec("media", "media at rest and the content keys that encrypt HLS segments")
 KEYS: tuple[KeySpec, ...] = (MEDIA_KEY,)
+"""The keys the runtime calls (found by alias)."""
+DATA_KEY = KeySpec("data", "the tables at rest, one key in each region of a stack")
+"""On AWS only, and not in ``KEYS``: DynamoDB uses it on the callers' behalf, the runtime
+never calls it."""
 CDN_SIGNING = SecretSpec(
     "cdn-signing",
     'CloudFront signed-cookie key: {"key_pair_id": <public key id>, "private_key": <PEM>}',

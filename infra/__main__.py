@@ -1,6 +1,7 @@
 """The flixstack Pulumi program: reads the stack config once and wires the components."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,9 +13,11 @@ import pulumi_aws as aws  # noqa: E402
 
 from flixstack import spec  # noqa: E402
 from infra import outputs, packaging  # noqa: E402
+from infra.components import Region  # noqa: E402
 from infra.components.alerting import Alerting, AlertingArgs  # noqa: E402
 from infra.components.analytics import Analytics, AnalyticsArgs  # noqa: E402
 from infra.components.api import Api, ApiArgs  # noqa: E402
+from infra.components.api_domain import ApiDomain, ApiDomainArgs, RegionalApi  # noqa: E402
 from infra.components.cdn import Cdn, CdnArgs  # noqa: E402
 from infra.components.data import Data, DataArgs  # noqa: E402
 from infra.components.function import PythonRuntime, PythonRuntimeArgs  # noqa: E402
@@ -34,7 +37,7 @@ from infra.components.recommendations import (  # noqa: E402
     Recommendations,
     RecommendationsArgs,
 )
-from infra.components.storage import ReplicaArgs, Storage, StorageArgs  # noqa: E402
+from infra.components.storage import Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.components.webapp import WebApp, WebAppArgs, execute_api_source  # noqa: E402
 from infra.components.webapp_release import WebAppRelease, WebAppReleaseArgs  # noqa: E402
@@ -48,27 +51,34 @@ runtime_environment = {
     "FLIXSTACK_BUCKET_SUFFIX": naming.bucket_suffix,
 }
 code = packaging.code_archive()
-python = PythonRuntime(
-    "python",
-    PythonRuntimeArgs(
-        naming=naming,
-        dependencies=packaging.dependency_archive(
-            ROOT / config.lambda_layer_dir, config.lambda_architecture
-        ),
-        architecture=config.lambda_architecture,
-    ),
-)
 
-# The media replica's region gets a provider of its own, passed to the components that
-# create or configure resources there.
-replica = (
-    ReplicaArgs(
-        region=config.media_replica_region,
-        provider=aws.Provider("media-replica", region=config.media_replica_region),
-    )
-    if config.media_replica_region
-    else None
+# The stack's regions, the primary first, each with the provider that creates resources
+# there, passed to every component that does. The primary's is the default provider, which
+# aws:region (checked to be the primary) and the other aws:* settings configure; each other
+# region gets one of its own, which may act only in the stack's account.
+primary = Region(config.region, provider=None)
+regions = [
+    primary,
+    *(
+        Region(name, aws.Provider(f"aws-{name}", region=name, allowed_account_ids=[account_id]))
+        for name in config.regions[1:]
+    ),
+]
+# Lambda layers are regional: each region's functions get their own copy of the one build.
+dependencies = packaging.dependency_archive(
+    ROOT / config.lambda_layer_dir, config.lambda_architecture
 )
+runtimes = {
+    region.name: PythonRuntime(
+        "python" if region is primary else f"python-{region.name}",
+        PythonRuntimeArgs(
+            naming=naming, dependencies=dependencies, architecture=config.lambda_architecture
+        ),
+        opts=pulumi.ResourceOptions(provider=region.provider),
+    )
+    for region in regions
+}
+python = runtimes[primary.name]
 storage = Storage(
     "storage",
     StorageArgs(
@@ -79,7 +89,8 @@ storage = Storage(
         noncurrent_expiry_days=config.noncurrent_expiry_days,
         log_retention_days=config.log_retention_days,
         force_destroy=config.force_destroy,
-        replica=replica,
+        # One replica, in the first secondary region: storage.py says why.
+        replica=regions[1] if len(regions) > 1 else None,
         cdn_reads_media=True,
         # the admin app PUTs uploads straight to the ingest bucket (presigned parts); the
         # web app's own origin is only known after its first deploy: list it in cdnWebOrigins
@@ -117,7 +128,11 @@ webapp = WebApp(
         logs_bucket_name=storage.bucket_names[spec.LOGS.logical],
         logs_bucket_domain_name=storage.bucket_domain_names[spec.LOGS.logical],
         media_urls=cdn.cdns.apply(lambda cdns: [c["base_url"] for c in cdns]),
-        api_url=execute_api_source(config.region),
+        # A custom domain is known before the API exists; otherwise every HTTP API of the
+        # primary region.
+        api_url=f"https://{config.api_domain}"
+        if config.api_domain
+        else execute_api_source(config.region),
         hosted_ui_url=stack_hosted_ui_url(naming, config.region),
         noncurrent_expiry_days=config.noncurrent_expiry_days,
         price_class=config.cdn_price_class,
@@ -126,7 +141,15 @@ webapp = WebApp(
         force_destroy=config.force_destroy,
     ),
 )
-data = Data("data", DataArgs(naming=naming, deletion_protection=config.deletion_protection))
+data = Data(
+    "data",
+    DataArgs(
+        naming=naming,
+        account_id=account_id,
+        regions=regions,
+        deletion_protection=config.deletion_protection,
+    ),
+)
 # Every alarm notifies this topic; it comes before the components that make alarms.
 alerting = Alerting(
     "alerting",
@@ -174,43 +197,73 @@ prewarm_settings = prewarm_environment(
     min_popularity=config.prewarm_min_popularity,
     new_days=config.prewarm_new_days,
 )
-api = Api(
-    "api",
-    ApiArgs(
-        naming=naming,
-        code=code,
-        layer_arn=python.layer_arn,
-        environment={
-            **runtime_environment,
-            **identity_environment,
-            **playback_environment,
-            **prewarm_settings,
-        },
-        table_arns=data.table_arns,
-        bucket_arns=storage.bucket_arns,
-        queue_arns=messaging.queue_arns,
-        stream_arns=messaging.stream_arns,
-        user_pool_arn=identity.user_pool_arn,
-        issuer=identity.issuer,
-        client_ids=identity.client_ids,
-        kms_key_arns={spec.MEDIA_KEY.logical: storage.media_key_arn},
-        secret_arns={spec.CDN_SIGNING.logical: cdn.signing_secret_arn},
-        log_retention_days=config.log_retention_days,
-        throttle_rate=config.api_throttle_rate,
-        throttle_burst=config.api_throttle_burst,
-        memory_mb=config.api_memory_mb,
-        reserved_concurrency=config.api_reserved_concurrency,
-        architecture=config.lambda_architecture,
-        cors_origins=[webapp.origin],
-    ),
+api_args = ApiArgs(
+    naming=naming,
+    code=code,
+    layer_arn=python.layer_arn,
+    environment={
+        **runtime_environment,
+        **identity_environment,
+        **playback_environment,
+        **prewarm_settings,
+        # Queues, streams, the user pool, the signing secret and the media key are in the
+        # primary region only, so every region's API calls them (and the tables) there.
+        "FLIXSTACK_REGION": config.region,
+    },
+    table_arns=data.table_arns,
+    bucket_arns=storage.bucket_arns,
+    queue_arns=messaging.queue_arns,
+    stream_arns=messaging.stream_arns,
+    user_pool_arn=identity.user_pool_arn,
+    issuer=identity.issuer,
+    client_ids=identity.client_ids,
+    kms_key_arns={spec.MEDIA_KEY.logical: storage.media_key_arn},
+    secret_arns={spec.CDN_SIGNING.logical: cdn.signing_secret_arn},
+    log_retention_days=config.log_retention_days,
+    throttle_rate=config.api_throttle_rate,
+    throttle_burst=config.api_throttle_burst,
+    memory_mb=config.api_memory_mb,
+    reserved_concurrency=config.api_reserved_concurrency,
+    architecture=config.lambda_architecture,
+    cors_origins=[webapp.origin],
 )
+# The API in every region, each with its region's provider and layer.
+apis = {
+    region.name: Api(
+        "api" if region is primary else f"api-{region.name}",
+        replace(api_args, layer_arn=runtimes[region.name].layer_arn),
+        opts=pulumi.ResourceOptions(provider=region.provider),
+    )
+    for region in regions
+}
+api = apis[primary.name]
+# With a custom domain, one name for them all: latency records with health-checked failover.
+api_domain = (
+    ApiDomain(
+        "api-domain",
+        ApiDomainArgs(
+            naming=naming,
+            domain=config.api_domain,
+            hosted_zone_id=config.hosted_zone_id,
+            apis=[
+                RegionalApi(
+                    region=region, api_id=apis[region.name].api_id, url=apis[region.name].url
+                )
+                for region in regions
+            ],
+        ),
+    )
+    if config.api_domain and config.hosted_zone_id
+    else None
+)
+api_url = api_domain.url if api_domain else api.url
 webapp_release = WebAppRelease(
     "webapp-release",
     WebAppReleaseArgs(
         bucket_name=webapp.bucket_name,
         dist_dir=packaging.WEB_DIST,
         app_url=webapp.url,
-        api_url=api.url,
+        api_url=api_url,
         hosted_ui_url=identity.hosted_ui_url,
         web_client_id=identity.web_client_id,
     ),
@@ -241,7 +294,7 @@ transcoding = Transcoding(
         force_destroy=config.force_destroy,
         # No cycle: the API does not depend on transcoding. Without the trailing slash of
         # the stage URL, key URIs are `<url>/keys/<asset>`.
-        api_base_url=api.url.apply(lambda url: url.rstrip("/")),
+        api_base_url=api_url.apply(lambda url: url.rstrip("/")),
     ),
 )
 prewarming = Prewarming(
@@ -318,7 +371,9 @@ observability = Observability(
 
 pulumi.export(outputs.STAGE, naming.stage)
 pulumi.export(outputs.REGION, config.region)
-pulumi.export(outputs.API_URL, api.url)
+pulumi.export(outputs.REGIONS, list(config.regions))
+pulumi.export(outputs.API_URL, api_url)
+pulumi.export(outputs.API_URLS, {name: regional.url for name, regional in apis.items()})
 pulumi.export(outputs.API_FUNCTION, api.function_name)
 pulumi.export(outputs.TABLES, data.table_names)
 pulumi.export(outputs.BUCKETS, storage.bucket_names)

@@ -42,6 +42,18 @@ class StackConfig:
     deletion_protection: bool = True
     callback_urls: tuple[str, ...] = ("http://localhost:8000/auth/callback",)
     lambda_layer_dir: str = "build/lambda-layer"
+    # --- regions ------------------------------------------------------------------------------
+    regions: tuple[str, ...] = ()
+    """Every region of the stack, the primary first; it must be ``aws:region``, the default
+    provider's, where everything that is not per region lives. Each other region gets the
+    API (and its layer), a replica of every table, a KMS key for them and, the first of
+    them, the media replica the CDN fails over to. Empty: ``aws:region`` alone."""
+    api_domain: str | None = None
+    """A custom domain for the API (``api.flix.example.com``), in ``hosted_zone_id``: each
+    region's API gets a certificate and custom domain for it, behind Route53 latency records
+    with health checks. None: the primary region's ``execute-api`` URL is the API's."""
+    hosted_zone_id: str | None = None
+    """The Route53 public hosted zone of ``api_domain`` (``Z...``)."""
     # --- transcoding ------------------------------------------------------------------------
     transcode_memory_mb: int = 8192
     """Memory of the 2-vCPU Fargate task: 4096-16384 MiB in steps of 1024."""
@@ -95,8 +107,6 @@ class StackConfig:
     webapp_aliases: tuple[str, ...] = ()
     """Custom host names of the web app's distribution (``cdnCertificateArn`` must cover
     them); the first is the app's URL. Empty: its ``*.cloudfront.net`` domain."""
-    media_replica_region: str | None = None
-    """A second region for the media replica the CDN fails over to; None: single region."""
     # --- CDN pre-warming (defaults as flixstack.settings.Settings.prewarm_*) ------------------
     prewarm_titles: str = "all"
     """Which newly published titles get their first segments fetched through every CDN:
@@ -150,6 +160,7 @@ class StackConfig:
                 "flixstack:recommendSchedule must be a schedule expression such as "
                 f"{RECOMMEND_SCHEDULE} or cron(0 3 * * ? *)"
             )
+        self._check_regions()
         self._check_cdn()
         self._check_prewarm()
         self._check_observability()
@@ -192,19 +203,56 @@ class StackConfig:
             raise ValueError(
                 f"flixstack:cdnWebOrigins are origins (scheme://host[:port]): {bad_origins}"
             )
-        for key, region in (
-            ("cdnOriginShieldRegion", self.cdn_origin_shield_region),
-            ("mediaReplicaRegion", self.media_replica_region),
+        if self.cdn_origin_shield_region is not None and not _REGION.match(
+            self.cdn_origin_shield_region
         ):
-            if region is not None and not _REGION.match(region):
-                raise ValueError(f"flixstack:{key} must be a region name such as us-west-2")
-        if self.media_replica_region == self.region:
-            raise ValueError("flixstack:mediaReplicaRegion must differ from aws:region")
+            raise ValueError(
+                "flixstack:cdnOriginShieldRegion must be a region name such as us-west-2"
+            )
         if self.cdn_signing_public_key:
             try:
                 load_public_key(self.cdn_signing_public_key)
             except ValueError as exc:
                 raise ValueError(f"flixstack:cdnSigningPublicKey: {exc}") from exc
+
+    def _check_regions(self) -> None:
+        if not self.regions:
+            object.__setattr__(self, "regions", (self.region,))  # frozen: normalised once
+        bad = [r for r in self.regions if not _REGION.match(r)]
+        if bad:
+            raise ValueError(f"flixstack:regions are region names such as us-west-2, not {bad}")
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"flixstack:regions names a region twice: {list(self.regions)}")
+        if self.regions[0] != self.region:
+            raise ValueError(
+                f"flixstack:regions starts with the primary region, which must be aws:region "
+                f"({self.region}), not {self.regions[0]}: list {self.region} first, or set "
+                f"aws:region to {self.regions[0]}"
+            )
+        if (self.api_domain is None) != (self.hosted_zone_id is None):
+            raise ValueError(
+                "flixstack:apiDomain and flixstack:hostedZoneId are set together or not at all"
+            )
+        if self.api_domain is not None and not _HOST_NAME.match(self.api_domain):
+            raise ValueError(
+                f"flixstack:apiDomain must be a lower-case host name such as api.example.com, "
+                f"not {self.api_domain!r}"
+            )
+        if self.hosted_zone_id is not None and not _HOSTED_ZONE_ID.match(self.hosted_zone_id):
+            raise ValueError(
+                f"flixstack:hostedZoneId must be a Route53 hosted zone id (Z...), "
+                f"not {self.hosted_zone_id!r}"
+            )
+        cookies = self.cdn_cookie_domain
+        if (
+            cookies is not None
+            and self.api_domain is not None
+            and not (self.api_domain == cookies or self.api_domain.endswith(f".{cookies}"))
+        ):
+            raise ValueError(
+                f"flixstack:apiDomain must be flixstack:cdnCookieDomain ({cookies}) or under "
+                "it: browsers refuse the signed cookies the API sets for another domain"
+            )
 
     def _check_prewarm(self) -> None:
         if self.prewarm_titles not in PREWARM_TITLES:
@@ -233,6 +281,12 @@ class StackConfig:
     def load(cls) -> StackConfig:
         config = pulumi.Config(NAMESPACE)
         default: dict[str, Any] = {f.name: f.default for f in fields(cls)}
+        replica = config.get("mediaReplicaRegion")
+        if replica is not None:
+            raise ValueError(
+                "flixstack:mediaReplicaRegion is replaced by flixstack:regions, the primary "
+                f"(aws:region) first: [<aws:region>, {replica}]"
+            )
         return cls(
             stage=config.get("stage") or pulumi.get_stack(),
             region=pulumi.Config("aws").require("region"),
@@ -255,6 +309,9 @@ class StackConfig:
             ),
             callback_urls=tuple(config.get_object("callbackUrls") or default["callback_urls"]),
             lambda_layer_dir=config.get("lambdaLayerDir", default["lambda_layer_dir"]),
+            regions=tuple(str(r) for r in config.get_object("regions") or ()),
+            api_domain=config.get("apiDomain"),
+            hosted_zone_id=config.get("hostedZoneId"),
             transcode_memory_mb=config.get_int("transcodeMemoryMb", default["transcode_memory_mb"]),
             transcode_ephemeral_storage_gib=config.get_int(
                 "transcodeEphemeralStorageGib", default["transcode_ephemeral_storage_gib"]
@@ -285,7 +342,6 @@ class StackConfig:
             cdn_signing_public_key=config.require("cdnSigningPublicKey"),
             cdn_signing_private_key=config.require_secret("cdnSigningPrivateKey"),
             webapp_aliases=tuple(config.get_object("webappAliases") or ()),
-            media_replica_region=config.get("mediaReplicaRegion"),
             prewarm_titles=config.get("prewarmTitles", default["prewarm_titles"]),
             prewarm_segments=config.get_int("prewarmSegments", default["prewarm_segments"]),
             prewarm_min_popularity=config.get_float(
@@ -315,6 +371,8 @@ def _geo_restriction(value: Any) -> GeoRestriction | None:
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$")
 
 

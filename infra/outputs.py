@@ -1,9 +1,18 @@
 """Stack output keys. Tests, CI scripts and docs import these instead of repeating strings."""
 
 API_URL = "apiUrl"
+"""The API's one URL, for clients: ``https://<flixstack:apiDomain>/`` (latency-routed to the
+nearest healthy region) when the stack has a custom domain, else the primary region's."""
+API_URLS = "apiUrls"
+"""Each region's own API URL (``https://<id>.execute-api.<region>.amazonaws.com/``), by
+region: what the health checks call, and a way to reach one region past the routing."""
 API_FUNCTION = "apiFunctionName"
+"""The primary region's API function; every region's has the same name."""
 STAGE = "stage"
 REGION = "region"
+"""The primary region (``aws:region``)."""
+REGIONS = "regions"
+"""Every region of the stack, the primary first (``flixstack:regions``)."""
 TABLES = "tables"
 BUCKETS = "buckets"
 QUEUES = "queueUrls"

@@ -322,6 +322,41 @@ def replication_policy(
     )
 
 
+# --- tables ----------------------------------------------------------------------------------
+TABLE_KEY_ACTIONS = (
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+)
+"""What DynamoDB asks of a table's customer managed key (and of a replica's, to create it)."""
+
+
+def table_key_policy(account_id: str, region: str) -> str:
+    """The key policy of the tables' KMS key in ``region``: the account administers and uses
+    it through IAM (the default key policy), and this account's principals may use it
+    through DynamoDB in the key's region (``kms:ViaService``), as AWS's own key for DynamoDB
+    lets them: whoever IAM lets call a table needs no KMS permission of their own."""
+    return document(
+        account_uses_key(account_id),
+        {
+            "Sid": "AccountUsesKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": list(TABLE_KEY_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": account_id,
+                    "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
+                }
+            },
+        },
+    )
+
+
 # --- queues ----------------------------------------------------------------------------------
 def queue_policy(queue_arn: str, notifying_bucket_arns: Sequence[str], account_id: str) -> str:
     """TLS only; plus, when buckets notify the queue, S3 may send to it on behalf of exactly

@@ -487,6 +487,78 @@ def lake_command(
     out.print(table)
 
 
+@app.command("cost")
+def cost(
+    stack: Annotated[str, typer.Option(help="A stack of stacks/ (its Pulumi.<stack>.yaml).")],
+    viewers: Annotated[int, typer.Option(min=0, help="Viewers watching each day.")],
+    hours_per_day: Annotated[
+        float, typer.Option(min=0, max=24, help="Hours each viewer watches a day.")
+    ],
+    bitrate_mbps: Annotated[
+        float, typer.Option(min=0.1, help="Average delivered bit rate, Mb/s.")
+    ] = 3.0,
+    catalog_hours: Annotated[float, typer.Option(min=0, help="Hours of content stored.")] = 2000,
+    new_content_hours: Annotated[
+        float, typer.Option(min=0, help="Hours uploaded and transcoded a month.")
+    ] = 50,
+    plot: Annotated[
+        Path | None, typer.Option(help="Where to write the plot (PNG); default beside you.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The estimate as JSON.")] = False,
+) -> None:
+    """Estimate a stack's monthly AWS bill from its config and the viewers' hours, at the
+    list prices recorded (with their dates) in flixstack/cost/prices.toml: CloudFront
+    egress by price class, S3 per storage tier, DynamoDB on demand, Lambda, Fargate
+    transcoding per content hour, Kinesis; compared with the design's anchor of about
+    $0.01 per stream-hour. Prints a table and writes a plot."""
+    from dataclasses import asdict as fields_of
+    from dataclasses import replace
+
+    from flixstack.cost import prices, report
+    from flixstack.cost.model import Usage, estimate
+    from flixstack.cost.stack import UnknownStack, read_stack
+
+    try:
+        shape = read_stack(stack)
+    except UnknownStack as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    price_list = prices.load()
+    usage = Usage(
+        viewers=viewers,
+        hours_per_day=hours_per_day,
+        avg_bitrate_mbps=bitrate_mbps,
+        catalog_hours=catalog_hours,
+        new_content_hours=new_content_hours,
+    )
+    result = estimate(shape, usage, price_list)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "stack": fields_of(shape),
+                    "usage": fields_of(usage),
+                    "lines": [fields_of(line) for line in result.lines],
+                    "by_service": result.by_service(),
+                    "total_per_month": result.total,
+                    "per_stream_hour": result.per_stream_hour,
+                    "anchor_ratio": result.anchor_ratio,
+                    "prices": {name: p.as_of for name, p in price_list.sources().items()},
+                }
+            )
+        )
+    else:
+        out.print(report.table(result))
+        for name, dated in price_list.sources().items():
+            console.print(f"[dim]{name} prices: {dated.as_of}[/]")
+    path = report.plot(
+        result,
+        plot or Path(f"flixstack-cost-{stack}.png"),
+        lambda n: estimate(shape, replace(usage, viewers=n), price_list),
+    )
+    console.print(f"[green]✓[/] plot: {path}")
+
+
 @app.command("train-recs")
 def train_recs(
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,

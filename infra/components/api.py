@@ -45,6 +45,8 @@ CORS_HEADERS = ("authorization", "content-type", "if-match", "x-profile-id")
 (``flixstack.api.routers.playback.PROFILE_HEADER``)."""
 CORS_EXPOSED_HEADERS = ("etag", "retry-after")
 CORS_MAX_AGE_S = 600
+STAGE_NAME = "$default"
+"""The one stage: served at the API's root, deployed on every change."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class Api(pulumi.ComponentResource):
         stage_resource = aws.apigatewayv2.Stage(
             f"{name}-stage",
             api_id=http_api.id,
-            name="$default",
+            name=STAGE_NAME,
             auto_deploy=True,
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
                 throttling_rate_limit=args.throttle_rate,

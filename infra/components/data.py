@@ -1,22 +1,38 @@
-"""Data: the DynamoDB tables declared in the spec (on-demand, PITR, encrypted)."""
+"""Data: the DynamoDB tables declared in the spec (on-demand, PITR), encrypted with a KMS key
+of the stack's. On a multi-region stack they are global tables: every table has a replica in
+each secondary region, encrypted with that region's key and with PITR of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from flixstack import spec
-from infra.components import tags
+from infra import policies
+from infra.components import Region, tags
 
 TYPE = "flixstack:index:Data"
+GLOBAL_TABLE_STREAM: spec.StreamView = "NEW_AND_OLD_IMAGES"
+"""The stream view global tables replicate from (they require it). It holds every other
+view's images, so a table the spec streams otherwise keeps its readers."""
 
 
 @dataclass(frozen=True)
 class DataArgs:
     naming: spec.Naming
+    account_id: pulumi.Input[str]
+    regions: Sequence[Region]
+    """The stack's regions, the primary first: the tables are there, and every other region
+    gets a replica of each (global tables, version 2019.11.21)."""
     deletion_protection: bool = True
+
+    def __post_init__(self) -> None:
+        names = [r.name for r in self.regions]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"the tables need one or more distinct regions, not {names}")
 
 
 def _key_schema(
@@ -39,13 +55,23 @@ def _key_schema(
 class Data(pulumi.ComponentResource):
     table_names: dict[str, pulumi.Output[str]]
     table_arns: dict[str, pulumi.Output[str]]
+    """In the primary region, which every function of the stack calls."""
     stream_arns: dict[str, pulumi.Output[str]]
+    key_arns: dict[str, pulumi.Output[str]]
+    """The tables' KMS key in each region (the primary's and each replica's), by region."""
 
     def __init__(
         self, name: str, args: DataArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        tables = {t.logical: self._table(name, t, args) for t in spec.TABLES}
+        primary, *secondaries = args.regions
+        self.key_arns = {
+            region.name: self._key(
+                f"{name}-key" if region is primary else f"{name}-{region.name}-key", region, args
+            ).arn
+            for region in args.regions
+        }
+        tables = {t.logical: self._table(name, t, args, primary, secondaries) for t in spec.TABLES}
         self.table_names = {k: t.name for k, t in tables.items()}
         self.table_arns = {k: t.arn for k, t in tables.items()}
         self.stream_arns = {
@@ -56,10 +82,41 @@ class Data(pulumi.ComponentResource):
                 "table_names": self.table_names,
                 "table_arns": self.table_arns,
                 "stream_arns": self.stream_arns,
+                "key_arns": self.key_arns,
             }
         )
 
-    def _table(self, name: str, table: spec.TableSpec, args: DataArgs) -> aws.dynamodb.Table:
+    def _key(self, resource_name: str, region: Region, args: DataArgs) -> aws.kms.Key:
+        """The tables' key in ``region`` and its spec alias (aliases are regional, so every
+        region's key carries the same one)."""
+        child = pulumi.ResourceOptions(parent=self, provider=region.provider)
+        key = aws.kms.Key(
+            resource_name,
+            description=f"flixstack {args.naming.stage}: {spec.DATA_KEY.purpose}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: policies.table_key_policy(account, region.name)
+            ),
+            tags=tags(args.naming.stage, "data"),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{resource_name}-alias",
+            name=args.naming.key_alias(spec.DATA_KEY),
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        return key
+
+    def _table(
+        self,
+        name: str,
+        table: spec.TableSpec,
+        args: DataArgs,
+        primary: Region,
+        secondaries: Sequence[Region],
+    ) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(
             f"{name}-{table.logical}",
             name=args.naming.table(table),
@@ -79,13 +136,26 @@ class Data(pulumi.ComponentResource):
                 for index in table.indexes
             ],
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-            stream_enabled=table.stream is not None,
-            stream_view_type=table.stream,
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=True, kms_key_arn=self.key_arns[primary.name]
+            ),
+            stream_enabled=table.stream is not None or bool(secondaries),
+            stream_view_type=GLOBAL_TABLE_STREAM if secondaries else table.stream,
+            replicas=[
+                aws.dynamodb.TableReplicaArgs(
+                    region_name=region.name,
+                    kms_key_arn=self.key_arns[region.name],
+                    point_in_time_recovery=True,
+                    deletion_protection_enabled=args.deletion_protection,
+                    propagate_tags=True,
+                )
+                for region in secondaries
+            ]
+            or None,
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=table.ttl_attribute, enabled=True)
             if table.ttl_attribute
             else None,
             deletion_protection_enabled=args.deletion_protection,
             tags=tags(args.naming.stage, "data", {"purpose": table.purpose}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=primary.provider),
         )

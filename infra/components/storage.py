@@ -1,6 +1,11 @@
 """Storage: the ingest, media, logs and artifacts buckets, the media KMS key and, for
 multi-region stacks, a replica of the media bucket in a second region (S3 cross-region
-replication, with a KMS key of its own there) that the CDN fails over to."""
+replication, with a KMS key of its own there) that the CDN fails over to.
+
+One replica, however many regions the stack spans: a CloudFront origin group has exactly two
+origins, so a third copy could never be served, and the CDN, not the bucket's region, is
+what viewers are near. Each further copy of the largest data set would cost its storage and
+replication traffic and have no reader."""
 
 from __future__ import annotations
 
@@ -12,22 +17,13 @@ import pulumi_aws as aws
 
 from flixstack import spec
 from infra import policies
-from infra.components import tags
+from infra.components import Region, tags
 from infra.components.buckets import SSE_S3, Encryption, harden, lifecycle_rule_args
 
 TYPE = "flixstack:index:Storage"
 
 
 REPLICATION_RULE = "titles-to-replica"
-
-
-@dataclass(frozen=True)
-class ReplicaArgs:
-    """Where the media replica lives: a region other than the stack's, and a provider for
-    it that the program creates and passes in (components read no global state)."""
-
-    region: str
-    provider: aws.Provider
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,9 @@ class StorageArgs:
     noncurrent_expiry_days: int
     log_retention_days: int
     force_destroy: bool = False
-    replica: ReplicaArgs | None = None
-    """None: a single-region stack, without a media replica."""
+    replica: Region | None = None
+    """Where the media replica lives (the stack's first secondary region); None: a
+    single-region stack, without a media replica."""
     cdn_reads_media: bool = False
     """True: the ``cdn`` component writes the media buckets' policies (TLS only, plus reads
     by its distributions) and the media keys' policies, since only it knows the
@@ -178,20 +175,20 @@ class Storage(pulumi.ComponentResource):
         self,
         name: str,
         args: StorageArgs,
-        replica: ReplicaArgs,
+        replica: Region,
         media_key: aws.kms.Key,
         media_versioning: aws.s3.BucketVersioning,
     ) -> MediaCopy:
-        """The media bucket's replica in ``replica.region``, with its own KMS key, and the
+        """The media bucket's replica in ``replica.name``, with its own KMS key, and the
         replication of ``titles/`` into it (SSE-KMS objects re-encrypted with that key).
         Server access logs stay off: S3 delivers them only within one region."""
-        if replica.region == args.region:
+        if replica.name == args.region:
             raise ValueError(f"the media replica must be in another region than {args.region}")
         role = f"{spec.MEDIA.logical}-replica"
         key = self._key(f"{name}-{role}-key", args, provider=replica.provider)
         bucket, versioning = self._bucket(
             f"{name}-{role}",
-            replica_bucket_name(args.naming, spec.MEDIA, replica.region),
+            replica_bucket_name(args.naming, spec.MEDIA, replica.name),
             spec.MEDIA,
             args,
             key,
@@ -220,7 +217,7 @@ class Storage(pulumi.ComponentResource):
                     source_region=args.region,
                     replica_bucket_arn=v["replica"],
                     replica_key_arn=v["replica_key"],
-                    replica_region=replica.region,
+                    replica_region=replica.name,
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -261,7 +258,7 @@ class Storage(pulumi.ComponentResource):
         )
         return MediaCopy(
             role=role,
-            region=replica.region,
+            region=replica.name,
             bucket_name=bucket.bucket,
             bucket_arn=bucket.arn,
             regional_domain_name=bucket.bucket_regional_domain_name,

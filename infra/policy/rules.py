@@ -38,6 +38,15 @@ ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 ORIGIN_ACCESS_CONTROL = "aws:cloudfront/originAccessControl:OriginAccessControl"
+DNS_RECORD = "aws:route53/record:Record"
+ROUTING_POLICIES = (
+    "latencyRoutingPolicies",
+    "failoverRoutingPolicies",
+    "weightedRoutingPolicies",
+    "geolocationRoutingPolicies",
+    "geoproximityRoutingPolicy",
+)
+"""Record properties that make Route53 choose between endpoints (one record per endpoint)."""
 IAM_POLICY_TYPES = (
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/policy:Policy",
@@ -349,10 +358,30 @@ def encrypted_at_rest(resources: Sequence[Resource]) -> list[str]:
 
 
 def dynamodb_point_in_time_recovery(resources: Sequence[Resource]) -> list[str]:
+    """Every table, and every replica of a global table in another region, can be restored
+    to any second of the last 35 days."""
+    problems = []
+    for table in _of(resources, TABLE):
+        if not (table.props.get("pointInTimeRecovery") or {}).get("enabled"):
+            problems.append(f"table {table.name} has no point-in-time recovery")
+        for replica in _as_list(table.props.get("replicas")):
+            if replica.get("pointInTimeRecovery") is not True:
+                problems.append(
+                    f"table {table.name} replica in {replica.get('regionName')} has no "
+                    "point-in-time recovery"
+                )
+    return problems
+
+
+# --- DNS -------------------------------------------------------------------------------------
+def dns_routing_health_checked(resources: Sequence[Resource]) -> list[str]:
+    """A record Route53 chooses among others by latency, weight, location or failover has a
+    health check: without one, Route53 keeps answering with an endpoint that is down."""
     return [
-        f"table {t.name} has no point-in-time recovery"
-        for t in _of(resources, TABLE)
-        if not (t.props.get("pointInTimeRecovery") or {}).get("enabled")
+        f"record {r.name} routes by {policy} without a health check"
+        for r in _of(resources, DNS_RECORD)
+        for policy in ROUTING_POLICIES
+        if r.props.get(policy) and not r.props.get("healthCheckId")
     ]
 
 
@@ -581,7 +610,14 @@ RULES: tuple[Rule, ...] = (
         encrypted_at_rest,
     ),
     Rule(
-        "dynamodb-pitr", "Every table has point-in-time recovery.", dynamodb_point_in_time_recovery
+        "dynamodb-pitr",
+        "Every table and table replica has point-in-time recovery.",
+        dynamodb_point_in_time_recovery,
+    ),
+    Rule(
+        "dns-routing-health-checked",
+        "Latency, weighted, geo and failover records have health checks.",
+        dns_routing_health_checked,
     ),
     Rule(
         "iam-no-wildcards",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ STACKS = tuple(
     sorted(
         p.name.removeprefix("Pulumi.").removesuffix(".yaml")
         for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+        if not p.name.startswith("Pulumi.pr-")
     )
 )
-"""Every stack file in stacks/: the program is checked against each."""
+"""Every stack file in stacks/: the program is checked against each (not an ephemeral
+``pr-<n>`` stack's, which infra/ephemeral.py writes from one of these and removes)."""
 
 
 def pem_key_pair(bits: int = 2048) -> tuple[str, str]:
@@ -64,23 +67,32 @@ class GraphMocks(pulumi.runtime.Mocks):
         self.resources: list[Resource] = []
         self.regions: dict[str, str] = {}
         """Each resource's region (by logical name): its provider's, else the stack's."""
+        self.providers: dict[str, str | None] = {}
+        """Each resource's explicit provider (by logical name, its logical name); None for
+        the default provider."""
+        self.ids: dict[str, str] = {}
+        """Each resource's id, by logical name: ``<name>-id``, with the region after the
+        name outside the stack's region (as two regions' resources of a name differ)."""
         self._provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Resource(args.typ, args.name, args.inputs))
         module = args.typ.split(":")[1].split("/")[0]
         name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
-        # An explicit provider comes as "<urn>::<id>"; default providers are not recorded.
-        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        provider = explicit_provider(args.provider)
+        self.providers[args.name] = provider
         # A resource's own region (pulumi-aws v7's ``region`` argument) beats its provider's.
-        region = args.inputs.get("region") or self._provider_regions.get(provider_id, self.region)
+        region = args.inputs.get("region") or self._provider_regions.get(
+            provider or "", self.region
+        )
         self.regions[args.name] = region
+        self.ids[args.name] = f"{name}-id" if region == self.region else f"{name}-{region}-id"
         outputs: dict[str, Any] = {
             **args.inputs,
             "arn": f"arn:aws:{module}:{region}:{ACCOUNT}:{name}",
         }
         if args.typ == "pulumi:providers:aws":
-            self._provider_regions[f"{name}-id"] = args.inputs["region"]
+            self._provider_regions[args.name] = args.inputs["region"]
         elif args.typ == "aws:s3/bucket:Bucket":
             outputs.update(
                 arn=f"arn:aws:s3:::{name}",
@@ -96,14 +108,27 @@ class GraphMocks(pulumi.runtime.Mocks):
             outputs["keyId"] = f"{name}-key-id"
         elif args.typ == "aws:lambda/function:Function":
             outputs["invokeArn"] = (
-                f"arn:aws:apigateway:{REGION}:lambda:path/functions/{outputs['arn']}/invocations"
+                f"arn:aws:apigateway:{region}:lambda:path/functions/{outputs['arn']}/invocations"
             )
         elif args.typ == "aws:apigatewayv2/api:Api":
-            outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{name}-id"
+            outputs["executionArn"] = (
+                f"arn:aws:execute-api:{region}:{ACCOUNT}:{self.ids[args.name]}"
+            )
         elif args.typ == "aws:apigatewayv2/stage:Stage":
             outputs["invokeUrl"] = (
-                f"https://{args.inputs.get('apiId')}.execute-api.{REGION}.amazonaws.com/"
+                f"https://{args.inputs.get('apiId')}.execute-api.{region}.amazonaws.com/"
             )
+        elif args.typ == "aws:apigatewayv2/domainName:DomainName":
+            outputs["domainNameConfiguration"] = {
+                **args.inputs["domainNameConfiguration"],
+                "targetDomainName": f"d-{args.name}.execute-api.{region}.amazonaws.com",
+                "hostedZoneId": api_gateway_zone(region),
+            }
+        elif args.typ == "aws:acm/certificate:Certificate":
+            outputs["arn"] = f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{args.name}"
+            outputs["domainValidationOptions"] = [validation_option(args.inputs["domainName"])]
+        elif args.typ == "aws:route53/record:Record":
+            outputs["fqdn"] = str(args.inputs["name"]).rstrip(".")
         elif args.typ == "aws:iam/role:Role":
             outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
         elif args.typ == "aws:ecr/repository:Repository":
@@ -122,7 +147,7 @@ class GraphMocks(pulumi.runtime.Mocks):
             outputs["domainName"] = f"{name}-id.cloudfront.net"
         elif args.typ == "aws:secretsmanager/secret:Secret":
             outputs["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-AbCdEf"
-        return f"{name}-id", outputs
+        return self.ids[args.name], outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -143,17 +168,50 @@ class GraphMocks(pulumi.runtime.Mocks):
         return {}
 
 
+def explicit_provider(reference: str | None) -> str | None:
+    """The logical name of the provider in a registration's ``<urn>::<id>`` reference; None
+    for the default provider (which the mocks get no reference for, or one named default*)."""
+    if not reference:
+        return None
+    name = reference.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+    return None if name.startswith("default") else name
+
+
+def api_gateway_zone(region: str) -> str:
+    """A stand-in for the hosted zone of a region's API Gateway custom domains."""
+    return "Z" + region.replace("-", "").upper()
+
+
+def validation_option(domain: str) -> dict[str, str]:
+    """The DNS validation record ACM asks for ``domain``: the same in every region, as ACM's
+    is for one account."""
+    token = hashlib.sha256(f"{ACCOUNT}/{domain}".encode()).hexdigest()[:32]
+    return {
+        "domainName": domain,
+        "resourceRecordName": f"_{token}.{domain}.",
+        "resourceRecordType": "CNAME",
+        "resourceRecordValue": f"_{token}.acm-validations.aws.",
+    }
+
+
 class Graph:
     def __init__(
         self,
         resources: list[Resource],
         outputs: Mapping[str, Any],
         regions: Mapping[str, str] | None = None,
+        providers: Mapping[str, str | None] | None = None,
+        ids: Mapping[str, str] | None = None,
     ) -> None:
         self.resources = resources
         self.outputs = outputs
         self.regions = dict(regions or {})
         """The region each resource is created in (its provider's), by logical name."""
+        self.providers = dict(providers or {})
+        """The explicit provider each resource is created with (None: the default), by
+        logical name."""
+        self.ids = dict(ids or {})
+        """The id the mocks gave each resource, by logical name."""
 
     def of(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -201,13 +259,17 @@ def run(program: Callable[[], None], *, stack: str, config: Mapping[str, str]) -
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     outputs = getattr(root, "outputs", {}) if root is not None else {}
-    return Graph(mocks.resources, outputs, mocks.regions)
+    return Graph(mocks.resources, outputs, mocks.regions, mocks.providers, mocks.ids)
 
 
-def run_stack(stack: str, extra_config: Mapping[str, str] | None = None) -> Graph:
+def run_stack(
+    stack: str, extra_config: Mapping[str, str] | None = None, without: Sequence[str] = ()
+) -> Graph:
     """The whole ``infra/__main__.py`` program with ``stacks/Pulumi.<stack>.yaml`` and the
-    signing key pair an operator sets apart from the stack file."""
+    signing key pair an operator sets apart from the stack file, plus ``extra_config`` and
+    less the keys ``without`` names."""
     config = {**stack_config(stack), **SIGNING_CONFIG, **(extra_config or {})}
+    config = {key: value for key, value in config.items() if key not in without}
     return run(
         lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"),
         stack=stack,

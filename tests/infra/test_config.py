@@ -86,7 +86,6 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0000-4000
 def test_default_cdns_are_two_distributions() -> None:
     config = _config()
     assert [c.name for c in config.cdns] == ["cloudfront-a", "cloudfront-b"]
-    assert config.media_replica_region is None
     assert config.cdn_viewer_protocol_policy == "redirect-to-https"
 
 
@@ -119,7 +118,6 @@ def test_default_cdns_are_two_distributions() -> None:
         ({"cdn_web_origins": ("https://app.example.com/player",)}, "cdnWebOrigins"),
         ({"cdn_web_origins": ()}, "cdnWebOrigins"),
         ({"cdn_origin_shield_region": "virginia"}, "cdnOriginShieldRegion"),
-        ({"media_replica_region": "us-east-1"}, "mediaReplicaRegion"),
         ({"webapp_aliases": ("watch.example.com",)}, "webappAliases"),
         ({"cdn_signing_public_key": "not a key"}, "cdnSigningPublicKey"),
     ],
@@ -154,7 +152,7 @@ def test_bad_geo_restrictions_fail_fast(restriction: dict[str, Any]) -> None:
 
 def test_a_multi_region_cdn_with_custom_domains_is_accepted() -> None:
     config = _config(
-        media_replica_region="us-west-2",
+        regions=("us-east-1", "us-west-2"),
         cdn_certificate_arn=CERTIFICATE,
         cdn_cookie_domain="flix.example.com",
         cdns=(
@@ -165,6 +163,66 @@ def test_a_multi_region_cdn_with_custom_domains_is_accepted() -> None:
         cdn_signing_public_key=SIGNING_PUBLIC_KEY,
     )
     assert config.cdns[1].territories == {"DE": 2}
+
+
+# --- regions ---------------------------------------------------------------------------------------
+def test_a_stack_without_regions_is_its_aws_region_alone() -> None:
+    config = _config()
+    assert config.regions == ("us-east-1",)
+    assert config.api_domain is None
+    assert config.hosted_zone_id is None
+
+
+def test_any_number_of_regions_is_accepted_the_primary_first() -> None:
+    config = _config(regions=("us-east-1", "eu-west-1", "ap-southeast-2"))
+    assert config.regions == ("us-east-1", "eu-west-1", "ap-southeast-2")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"regions": ("us-west-2", "us-east-1")}, "must be aws:region"),  # primary not first
+        ({"regions": ("us-east-1", "us-east-1")}, "names a region twice"),
+        ({"regions": ("us-east-1", "oregon")}, "region names such as"),
+        ({"api_domain": "api.example.com"}, "set together"),
+        ({"hosted_zone_id": "Z0123456789ABC"}, "set together"),
+        ({"api_domain": "https://api.example.com", "hosted_zone_id": "Z1"}, "host name"),
+        ({"api_domain": "API.example.com", "hosted_zone_id": "Z1"}, "host name"),
+        ({"api_domain": "api.example.com", "hosted_zone_id": "zone-1"}, "hosted zone id"),
+        (
+            {
+                "api_domain": "api.example.org",
+                "hosted_zone_id": "Z1",
+                "cdn_certificate_arn": CERTIFICATE,
+                "cdn_cookie_domain": "example.com",
+                "cdns": (
+                    CdnDistribution("a", aliases=("a.example.com",)),
+                    CdnDistribution("b", aliases=("b.example.com",)),
+                ),
+            },
+            "cdnCookieDomain",  # the API could not set the CDNs' cookies
+        ),
+    ],
+)
+def test_bad_region_and_domain_settings_fail_fast(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _config(**changes)
+
+
+def test_the_api_domain_may_be_the_cookie_domain_or_under_it() -> None:
+    cdns = (
+        CdnDistribution("a", aliases=("a.flix.example.com",)),
+        CdnDistribution("b", aliases=("b.flix.example.com",)),
+    )
+    for domain in ("flix.example.com", "api.flix.example.com"):
+        config = _config(
+            api_domain=domain,
+            hosted_zone_id="Z0123456789EXAMPLE",
+            cdn_certificate_arn=CERTIFICATE,
+            cdn_cookie_domain="flix.example.com",
+            cdns=cdns,
+        )
+        assert config.api_domain == domain
 
 
 # --- CDN pre-warming ---------------------------------------------------------------------------

@@ -150,36 +150,47 @@ def test_domain_prefix_rejects_what_cognito_would(naming: spec.Naming) -> None:
 
 # --- the API ----------------------------------------------------------------------------------
 def test_authorizer_accepts_tokens_of_the_pool_for_both_clients(graph: Graph) -> None:
-    (authorizer,) = graph.of(AUTHORIZER)
+    """In every region: the pool is the primary region's, whatever region the API is in."""
     pool_id = _output(graph, outputs.USER_POOL_ID)
     client_ids = [_output(graph, outputs.WEB_CLIENT_ID), _output(graph, outputs.CLI_CLIENT_ID)]
-    assert authorizer.props["authorizerType"] == "JWT"
-    assert authorizer.props["identitySources"] == ["$request.header.Authorization"]
-    assert authorizer.props["jwtConfiguration"] == {
-        "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
-        "audiences": client_ids,
-    }
-    (http_api,) = graph.of("aws:apigatewayv2/api:Api")
-    assert authorizer.props["apiId"] == f"{http_api.props['name']}-id"
+    apis = {a.name: a for a in graph.of("aws:apigatewayv2/api:Api")}
+    authorizers = graph.of(AUTHORIZER)
+    assert len(authorizers) == len(apis)
+    for authorizer in authorizers:
+        assert authorizer.props["authorizerType"] == "JWT"
+        assert authorizer.props["identitySources"] == ["$request.header.Authorization"]
+        assert authorizer.props["jwtConfiguration"] == {
+            "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+            "audiences": client_ids,
+        }
+        # each region's authorizer guards that region's API (``<api>-jwt`` of ``<api>-http``)
+        http_api = apis[authorizer.name.removesuffix("-jwt") + "-http"]
+        assert authorizer.props["apiId"] == graph.ids[http_api.name]
+        assert graph.regions[authorizer.name] == graph.regions[http_api.name]
 
 
 def test_admin_profile_playback_and_key_routes_need_a_token_and_the_rest_is_public(
     graph: Graph,
 ) -> None:
-    (authorizer,) = graph.of(AUTHORIZER)
-    routes = {r.props["routeKey"]: r.props for r in graph.of(ROUTE)}
     protected = {
         "ANY /admin/{proxy+}", "ANY /profiles", "ANY /profiles/{proxy+}",
         "ANY /playback/{proxy+}", "ANY /keys/{proxy+}",
     }  # fmt: skip
     assert set(api.AUTHORIZED_ROUTES.values()) == protected
-    assert set(routes) == protected | {"$default"}
-    for key in protected:
-        assert routes[key]["authorizationType"] == "JWT"
-        assert routes[key]["authorizerId"] == f"{authorizer.props['name']}-id"
-        assert routes[key]["target"] == routes["$default"]["target"]
-    assert routes["$default"].get("authorizationType", "NONE") == "NONE"
-    assert "authorizerId" not in routes["$default"]
+    # in every region: the routes of each HTTP API use its own authorizer
+    for authorizer in graph.of(AUTHORIZER):
+        routes = {
+            r.props["routeKey"]: r.props
+            for r in graph.of(ROUTE)
+            if r.props["apiId"] == authorizer.props["apiId"]
+        }
+        assert set(routes) == protected | {"$default"}
+        for key in protected:
+            assert routes[key]["authorizationType"] == "JWT"
+            assert routes[key]["authorizerId"] == graph.ids[authorizer.name]
+            assert routes[key]["target"] == routes["$default"]["target"]
+        assert routes["$default"].get("authorizationType", "NONE") == "NONE"
+        assert "authorizerId" not in routes["$default"]
 
 
 def test_api_lambda_knows_the_pool_and_its_clients(

@@ -45,6 +45,18 @@ API_ORIGIN: dict[str, Any] = {
     },
 }
 BEHAVIOR = {"targetOriginId": "media", "viewerProtocolPolicy": "redirect-to-https"}
+REPLICA: dict[str, Any] = {
+    "regionName": "us-west-2",
+    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k2",
+    "pointInTimeRecovery": True,
+}
+LATENCY_RECORD: dict[str, Any] = {
+    "name": "api.example.com",
+    "type": "A",
+    "setIdentifier": "us-east-1",
+    "latencyRoutingPolicies": [{"region": "us-east-1"}],
+    "healthCheckId": "hc1-id",
+}
 
 
 def container(**changes: object) -> str:
@@ -110,8 +122,11 @@ def good_graph() -> list[Resource]:
                 "name": "t1",
                 "serverSideEncryption": {"enabled": True},
                 "pointInTimeRecovery": {"enabled": True},
+                "replicas": [REPLICA],
             },
         ),
+        # the API's domain: a latency record per region, each with its health check
+        Resource(rules.DNS_RECORD, "rec1", LATENCY_RECORD),
         Resource(rules.QUEUE, "dlq", {"name": "q1-dlq", "sqsManagedSseEnabled": True}),
         Resource(
             rules.QUEUE,
@@ -515,7 +530,27 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
         ("key without rotation", _replace("k1", enableKeyRotation=False)),
         ("topic without KMS", _replace("topic1", kmsMasterKeyId=None)),
     ],
-    "dynamodb-pitr": [("PITR off", _replace("t1", pointInTimeRecovery={"enabled": False}))],
+    "dynamodb-pitr": [
+        ("PITR off", _replace("t1", pointInTimeRecovery={"enabled": False})),
+        (
+            "replica without PITR",
+            _replace("t1", replicas=[{**REPLICA, "pointInTimeRecovery": False}]),
+        ),
+        ("replica with PITR unset", _replace("t1", replicas=[{"regionName": "eu-west-1"}])),
+    ],
+    "dns-routing-health-checked": [
+        ("latency record without health check", _replace("rec1", healthCheckId=None)),
+        (
+            "failover record without health check",
+            _add(
+                Resource(
+                    rules.DNS_RECORD,
+                    "rec2",
+                    {"name": "api.example.com", "failoverRoutingPolicies": [{"type": "PRIMARY"}]},
+                )
+            ),
+        ),
+    ],
     "iam-no-wildcards": [
         ("action *", _wildcard_policy("*", "arn:aws:s3:::b1")),
         ("service:*", _wildcard_policy("s3:*", "arn:aws:s3:::b1")),

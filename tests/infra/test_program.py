@@ -62,8 +62,8 @@ def test_every_lambda_traces_and_may_write_traces(graph: Graph) -> None:
     role_policies = {p.props["role"]: p for p in graph.of("aws:iam/rolePolicy:RolePolicy")}
     for function in functions:
         assert function.props["tracingConfig"] == {"mode": "Active"}, function.name
-        role = function.props["role"].rsplit("/", 1)[-1]
-        document = json.loads(role_policies[f"{role}-id"].props["policy"])
+        role = function.props["role"].rsplit("/", 1)[-1]  # the mocks' role name: its logical name
+        document = json.loads(role_policies[graph.ids[role]].props["policy"])
         assert policies.tracing() in document["Statement"], function.name
 
 
@@ -81,7 +81,13 @@ def test_tables_follow_the_spec(graph: Graph) -> None:
         for index in table_spec.indexes:
             schema = {k["keyType"]: k["attributeName"] for k in indexes[index.name]["keySchemas"]}
             assert schema["HASH"] == index.partition.name
-        assert table.props.get("streamEnabled", False) == (table_spec.stream is not None)
+        # a global table (replicas in other regions) streams what replication needs
+        if table.props.get("replicas"):
+            assert table.props["streamEnabled"] is True
+            assert table.props["streamViewType"] == "NEW_AND_OLD_IMAGES"
+        else:
+            assert table.props.get("streamEnabled", False) == (table_spec.stream is not None)
+            assert table.props.get("streamViewType") == table_spec.stream
         if table_spec.ttl_attribute:
             assert table.props["ttl"] == {
                 "attributeName": table_spec.ttl_attribute,
@@ -92,9 +98,9 @@ def test_tables_follow_the_spec(graph: Graph) -> None:
 def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
     stage = graph.of(rules.TABLE)[0].props["name"].split("-")[1]
     naming = spec.Naming(stage, _bucket_suffix(graph))
-    # a multi-region stack adds the media replica, in the region of its own provider; the
-    # web app's bucket is the one bucket the runtime does not use
-    replica_regions = [p.props["region"] for p in graph.of("pulumi:providers:aws")]
+    # a multi-region stack adds the media replica, in its second region; the web app's
+    # bucket is the one bucket the runtime does not use
+    replica_regions = resolve(graph.outputs[outputs.REGIONS])[1:2]
     assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
         naming.bucket(b) for b in (*spec.BUCKETS, spec.WEBAPP)
     } | {replica_bucket_name(naming, spec.MEDIA, region) for region in replica_regions}
@@ -228,13 +234,18 @@ def test_api_lambda_and_http_api(graph: Graph) -> None:
     assert function.props["reservedConcurrentExecutions"] > 0
     env = function.props["environment"]["variables"]
     assert env["FLIXSTACK_STAGE"] == function.props["name"].split("-")[1]
-    (stage,) = graph.of("aws:apigatewayv2/stage:Stage")
-    settings = stage.props["defaultRouteSettings"]
-    assert settings["throttlingRateLimit"] > 0
-    assert settings["throttlingBurstLimit"] > 0
-    assert stage.props["accessLogSettings"]["destinationArn"].startswith("arn:aws:cloudwatch")
-    (api,) = graph.of("aws:apigatewayv2/api:Api")
-    assert api.props["protocolType"] == "HTTP"
+    # one HTTP API and stage in each region of the stack
+    regions = resolve(graph.outputs[outputs.REGIONS])
+    stages = graph.of("aws:apigatewayv2/stage:Stage")
+    assert sorted(graph.regions[s.name] for s in stages) == sorted(regions)
+    for stage in stages:
+        settings = stage.props["defaultRouteSettings"]
+        assert settings["throttlingRateLimit"] > 0
+        assert settings["throttlingBurstLimit"] > 0
+        assert stage.props["accessLogSettings"]["destinationArn"].startswith("arn:aws:cloudwatch")
+    apis = graph.of("aws:apigatewayv2/api:Api")
+    assert len(apis) == len(regions)
+    assert {api.props["protocolType"] for api in apis} == {"HTTP"}
 
 
 def test_api_role_reaches_only_the_stack_resources(graph: Graph) -> None:

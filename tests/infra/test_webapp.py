@@ -500,13 +500,14 @@ def test_the_hosted_ui_accepts_the_app_as_callback_and_sign_out_url(graph: Graph
 
 
 def test_the_api_lets_the_app_call_it_cross_origin(graph: Graph) -> None:
-    (http_api,) = graph.of(HTTP_API)
-    cors = http_api.props["corsConfiguration"]
-    assert cors["allowOrigins"] == ["https://webapp-distribution-id.cloudfront.net"]
-    assert "*" not in cors["allowOrigins"]  # never with credentials
-    assert cors["allowCredentials"] is True
-    assert {"authorization", "content-type", "x-profile-id"} <= set(cors["allowHeaders"])
-    assert {"GET", "POST", "PUT", "DELETE"} <= set(cors["allowMethods"])
+    # every region's HTTP API: the app may be sent to any of them
+    for http_api in graph.of(HTTP_API):
+        cors = http_api.props["corsConfiguration"]
+        assert cors["allowOrigins"] == ["https://webapp-distribution-id.cloudfront.net"]
+        assert "*" not in cors["allowOrigins"]  # never with credentials
+        assert cors["allowCredentials"] is True
+        assert {"authorization", "content-type", "x-profile-id"} <= set(cors["allowHeaders"])
+        assert {"GET", "POST", "PUT", "DELETE"} <= set(cors["allowMethods"])
 
 
 def test_a_stack_without_a_web_build_fails_with_how_to_build_it(
