@@ -258,7 +258,10 @@ def run(program: Callable[[], None], *, stack: str, config: Mapping[str, str]) -
     )
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
-    outputs = getattr(root, "outputs", {}) if root is not None else {}
+    exported = getattr(root, "outputs", {}) if root is not None else {}
+    # resolved now, while this run's state is the runtime's: a graph kept for later tests
+    # (tests/infra/conftest.py shares them) must not read the next run's
+    outputs = {key: resolve(value) for key, value in dict(exported).items()}
     return Graph(mocks.resources, outputs, mocks.regions, mocks.providers, mocks.ids)
 
 

@@ -23,6 +23,7 @@ from infra.components import cdn
 from infra.components.storage import REPLICATION_RULE, Storage, replica_bucket_name
 from infra.policy import rules
 from infra.policy.rules import Resource
+from tests.infra.conftest import shared_graph
 from tests.infra.mockgraph import (
     ACCOUNT,
     REGION,
@@ -59,7 +60,7 @@ YEAR_S = 365 * 24 * 3600
 @pytest.fixture
 def prod(no_pip: None) -> Graph:
     """The multi-region stack: the media replica in a second region."""
-    return run_stack("prod")
+    return shared_graph("prod")
 
 
 def _naming(graph: Graph) -> spec.Naming:

@@ -17,6 +17,7 @@ from infra.components import api_domain, cdn
 from infra.components.storage import replica_bucket_name
 from infra.policy import rules
 from infra.policy.rules import Resource
+from tests.infra.conftest import shared_graph
 from tests.infra.mockgraph import (
     ACCOUNT,
     REGION,
@@ -67,7 +68,7 @@ def multi(request: pytest.FixtureRequest, no_pip: None) -> Stack:
         {"flixstack:regions": json.dumps(THREE_REGIONS)} if request.param == "three-regions" else {}
     )
     return Stack(
-        run_stack("prod", extra),
+        shared_graph("prod", extra),
         THREE_REGIONS if extra else json.loads(config["flixstack:regions"]),
         config["flixstack:apiDomain"],
         config["flixstack:hostedZoneId"],
