@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from flixstack import spec
 from infra import policies
 from infra.components import tags
+from infra.components.keys import rotating_key
 
 TYPE = "flixstack:index:Alerting"
 CAPABILITY = "alerting"
@@ -77,21 +78,13 @@ class Alerting(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stage_tags = tags(args.naming.stage, CAPABILITY)
         topic_region = region or args.region
-        key = aws.kms.Key(
+        key = rotating_key(
             f"{name}-key",
             description=f"flixstack {args.naming.stage}: alarm notifications",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=f"alias/{args.naming.prefix}-{TOPIC}",
             policy=pulumi.Output.from_input(args.account_id).apply(policies.alarm_key_policy),
             region=region,
             tags=stage_tags,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.naming.prefix}-{TOPIC}",
-            target_key_id=key.key_id,
-            region=region,
             opts=child,
         )
         topic = aws.sns.Topic(

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from flixstack import spec
 from infra import policies
 from infra.components import Region, tags
+from infra.components.keys import rotating_key
 
 TYPE = "flixstack:index:Data"
 GLOBAL_TABLE_STREAM: spec.StreamView = "NEW_AND_OLD_IMAGES"
@@ -89,25 +90,16 @@ class Data(pulumi.ComponentResource):
     def _key(self, resource_name: str, region: Region, args: DataArgs) -> aws.kms.Key:
         """The tables' key in ``region`` and its spec alias (aliases are regional, so every
         region's key carries the same one)."""
-        child = pulumi.ResourceOptions(parent=self, provider=region.provider)
-        key = aws.kms.Key(
+        return rotating_key(
             resource_name,
             description=f"flixstack {args.naming.stage}: {spec.DATA_KEY.purpose}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=args.naming.key_alias(spec.DATA_KEY),
             policy=pulumi.Output.from_input(args.account_id).apply(
                 lambda account: policies.table_key_policy(account, region.name)
             ),
             tags=tags(args.naming.stage, "data"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, provider=region.provider),
         )
-        aws.kms.Alias(
-            f"{resource_name}-alias",
-            name=args.naming.key_alias(spec.DATA_KEY),
-            target_key_id=key.key_id,
-            opts=child,
-        )
-        return key
 
     def _table(
         self,

@@ -19,6 +19,7 @@ from flixstack import spec
 from infra import policies
 from infra.components import Region, tags
 from infra.components.buckets import SSE_S3, Encryption, harden, lifecycle_rule_args
+from infra.components.keys import rotating_key
 
 TYPE = "flixstack:index:Storage"
 
@@ -154,22 +155,13 @@ class Storage(pulumi.ComponentResource):
     ) -> aws.kms.Key:
         """A media key (the stack's, or the replica region's) and its spec alias; aliases
         are regional, so both carry the same one."""
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        key = aws.kms.Key(
+        return rotating_key(
             resource_name,
             description=f"flixstack {args.naming.stage}: {spec.MEDIA_KEY.purpose}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=args.naming.key_alias(spec.MEDIA_KEY),
             tags=tags(args.naming.stage, "storage"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
-        aws.kms.Alias(
-            f"{resource_name}-alias",
-            name=args.naming.key_alias(spec.MEDIA_KEY),
-            target_key_id=key.key_id,
-            opts=child,
-        )
-        return key
 
     def _replica(
         self,
