@@ -251,6 +251,7 @@ api_domain = (
                 )
                 for region in regions
             ],
+            alarm_topic_arn=alerting.cloudfront_topic_arn,
         ),
     )
     if config.api_domain and config.hosted_zone_id

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from flixstack import spec
 from infra.components import Region, tags
+from infra.components.alerting import CLOUDFRONT_REGION
 from infra.components.api import STAGE_NAME
 
 TYPE = "flixstack:index:ApiDomain"
@@ -30,6 +31,10 @@ CAPABILITY = "api"
 HEALTH_PATH = "/health"
 HEALTH_CHECK_INTERVAL_S = 30
 HEALTH_CHECK_FAILURES = 3
+HEALTH_METRICS_REGION = CLOUDFRONT_REGION
+"""Route53 publishes health-check metrics in us-east-1 only (as CloudFront its own): their
+alarms live there and notify that region's alarm topic."""
+UNHEALTHY_MINUTES = 2
 """Consecutive failed checks (a minute and a half) before Route53 stops answering with a
 region, and passed ones before it answers with it again."""
 SECURITY_POLICY = "TLS_1_2"
@@ -59,6 +64,9 @@ class ApiDomainArgs:
     """The Route53 public hosted zone the domain is in."""
     apis: Sequence[RegionalApi]
     """The HTTP API of each region, the primary first."""
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    """The alarm topic in us-east-1 (``Alerting.cloudfront_topic_arn``): a region failing
+    its health check notifies it; None: no alarms."""
 
     def __post_init__(self) -> None:
         regions = [api.region.name for api in self.apis]
@@ -175,6 +183,8 @@ class ApiDomain(pulumi.ComponentResource):
             tags={**stage_tags, "Name": f"{args.naming.prefix}-api-{region}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.alarm_topic_arn is not None:
+            self._unhealthy_alarm(name, region, args, health_check, args.alarm_topic_arn)
         target = domain.domain_name_configuration
         aws.route53.Record(
             f"{name}-{region}-record",
@@ -194,3 +204,38 @@ class ApiDomain(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return validated.certificate_arn, health_check.id
+
+    def _unhealthy_alarm(
+        self,
+        name: str,
+        region: str,
+        args: ApiDomainArgs,
+        health_check: aws.route53.HealthCheck,
+        topic: pulumi.Input[str],
+    ) -> aws.cloudwatch.MetricAlarm:
+        """Fires when the region's API has failed its health check for two minutes (its
+        latency record no longer answers: clients go to the other regions) and again when it
+        recovers. No data counts as unhealthy: a check that reports nothing is not a pass."""
+        primary = args.apis[0].region.name
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{region}-unhealthy",
+            name=f"{args.naming.prefix}-api-{region}-unhealthy",
+            alarm_description=(
+                f"The API in {region} fails its Route53 health check ({HEALTH_PATH}): "
+                "clients are sent to the other regions."
+            ),
+            namespace="AWS/Route53",
+            metric_name="HealthCheckStatus",
+            dimensions={"HealthCheckId": health_check.id},
+            statistic="Minimum",
+            period=60,
+            evaluation_periods=UNHEALTHY_MINUTES,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            region=HEALTH_METRICS_REGION if primary != HEALTH_METRICS_REGION else None,
+            tags=tags(args.naming.stage, CAPABILITY),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

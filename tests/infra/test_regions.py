@@ -356,3 +356,25 @@ def test_the_mocks_name_the_explicit_provider_of_a_registration(
     reference: str | None, provider: str | None
 ) -> None:
     assert explicit_provider(reference) == provider
+
+
+def test_a_region_failing_its_health_check_raises_an_alarm_in_us_east_1(multi: Stack) -> None:
+    """Route53 publishes health-check metrics in us-east-1: each region's check has an
+    alarm there, on that check, that notifies the us-east-1 alarm topic both ways."""
+    graph = multi.graph
+    checks = {graph.ids[c.name]: c.props["tags"]["region"] for c in graph.of(HEALTH_CHECK)}
+    alarms = [a for a in graph.of(rules.ALARM) if a.props.get("namespace") == "AWS/Route53"]
+    watched = {a.props["dimensions"]["HealthCheckId"]: a for a in alarms}
+    assert set(watched) == set(checks)
+    assert len(alarms) == len(multi.regions)
+    for alarm in alarms:
+        props = alarm.props
+        assert props["metricName"] == "HealthCheckStatus"
+        assert (props["statistic"], props["comparisonOperator"], props["threshold"]) == (
+            "Minimum", "LessThanThreshold", 1
+        )  # fmt: skip
+        assert props["treatMissingData"] == "breaching"
+        assert graph.regions[alarm.name] == api_domain.HEALTH_METRICS_REGION
+        [topic] = props["alarmActions"]
+        assert props["okActions"] == [topic]
+        assert f":{api_domain.HEALTH_METRICS_REGION}:" in topic
