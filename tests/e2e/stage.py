@@ -94,7 +94,7 @@ class Stage:
 def staged(tmp_path: Path) -> Iterator[Stage]:
     api_port, emulator_port = free_port(), free_port()
     edge_ports = (free_port(), free_port())
-    started: Stage | None = None
+    extra: list[subprocess.Popen[bytes]] = []  # the stage's, once there is one
     platform = start_platform(
         up_command(api_port, emulator_port, tmp_path, edge_ports, seed=SEEDED_TITLES),
         tmp_path, api_port, emulator_port, edge_ports=edge_ports,
@@ -123,9 +123,8 @@ def staged(tmp_path: Path) -> Iterator[Stage]:
         token = sign_in(platform, tmp_path, VIEWER)
         stage = Stage(
             platform, result["title_id"], result["job_id"], token, "", result["renditions"],
-            tmp_path, {VIEWER: token},
+            tmp_path, {VIEWER: token}, extra,
         )  # fmt: skip
-        started = stage
         stage.profile_id = stage.new_profile("Browser")
         stage.created.clear()  # the stage's own profile stays
         yield stage
@@ -133,7 +132,7 @@ def staged(tmp_path: Path) -> Iterator[Stage]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(platform.process.pid, signal.SIGKILL)
         platform.process.wait()
-        for process in started.extra if started else []:
+        for process in extra:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()

@@ -13,7 +13,6 @@ export type ContinueItem = Schemas["ContinueItem"];
 export type Profile = Schemas["Profile"];
 export type MyList = Schemas["MyList"];
 export type Rating = Schemas["Rating"];
-export type ProgressView = Schemas["ProgressView"];
 export type PlaybackGrant = Schemas["PlaybackGrant"];
 export type TitleDocument = Schemas["TitleDocument"];
 export type AdminTitlePage = Schemas["AdminTitlePage"];

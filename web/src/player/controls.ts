@@ -40,9 +40,8 @@ export function clock(seconds: number): string {
   return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
 }
 
-function button(label: string, face: string | IconName, className: string): HTMLButtonElement {
-  const content = face.length > 2 ? icon(face as IconName) : face;
-  return el("button", { type: "button", class: className, "aria-label": label, title: label }, content);
+function button(label: string, face: Node | string, className: string): HTMLButtonElement {
+  return el("button", { type: "button", class: className, "aria-label": label, title: label }, face);
 }
 
 function setFace(target: HTMLButtonElement, label: string, face: IconName): void {
@@ -56,18 +55,18 @@ export function mountPlayer(container: HTMLElement, options: MountOptions): Moun
   const status = el("output", { id: "status", role: "status", "aria-live": "polite" }, "starting");
   const errorBox = el("p", { id: "error", class: "problem", role: "alert", hidden: "" });
   const heading = el("h1", { class: "now-playing" }, "Loading…");
-  const back = button("Back", "back", "back");
-  const play = button("Play", "play", "play");
+  const back = button("Back", icon("back"), "back");
+  const play = button("Play", icon("play"), "play");
   const rewind = button(`Back ${SKIP_S} seconds`, "↺", "rewind");
   const forward = button(`Forward ${SKIP_S} seconds`, "↻", "forward");
   const seek = el("input", {
     id: "seek", type: "range", min: "0", max: "0", step: "1", value: "0", "aria-label": "Seek",
   }); // prettier-ignore
   const time = el("span", { class: "time", "aria-hidden": "true" }, "0:00 / 0:00");
-  const mute = button("Mute", "volume", "mute");
+  const mute = button("Mute", icon("volume"), "mute");
   const quality = el("select", { id: "quality" }, el("option", { value: "-1" }, "Auto"));
   const subtitles = el("select", { id: "subtitles" }, el("option", { value: "-1" }, "Off"));
-  const fullscreen = button("Full screen", "fullscreen", "fullscreen");
+  const fullscreen = button("Full screen", icon("fullscreen"), "fullscreen");
   const frame = el("div", { class: "frame" });
   const previewTime = el("span", {});
   const preview = el("div", { class: "preview", hidden: "", "aria-hidden": "true" }, frame, previewTime);

@@ -6,11 +6,11 @@ import { icon } from "../icons";
 import { clock } from "../player/controls";
 import type { View } from "../router";
 
-function toggle(label: string, face: Node | string, pressed: boolean): HTMLButtonElement {
+function toggle(label: string, face: (Node | string)[], pressed: boolean): HTMLButtonElement {
   return el(
     "button",
     { type: "button", class: "toggle", "aria-pressed": String(pressed), "aria-label": label, title: label },
-    face,
+    ...face,
   );
 }
 
@@ -60,8 +60,7 @@ export async function titleView(view: View, profile: api.Profile, titleId: strin
       actions.append(el("a", { class: "button", href: watch(titleId, 0) }, "Play from the start"));
     }
   }
-  const listButton = toggle("My List", "", listed);
-  listButton.replaceChildren(...listFace(listed));
+  const listButton = toggle("My List", listFace(listed), listed);
   listButton.addEventListener("click", async () => {
     listButton.disabled = true;
     try {
@@ -77,8 +76,8 @@ export async function titleView(view: View, profile: api.Profile, titleId: strin
       listButton.disabled = false;
     }
   });
-  const up = toggle("I like this", icon("thumbUp"), rating === "up");
-  const down = toggle("Not for me", icon("thumbUp", true), rating === "down");
+  const up = toggle("I like this", [icon("thumbUp")], rating === "up");
+  const down = toggle("Not for me", [icon("thumbUp", true)], rating === "down");
   const rate = async (wanted: "up" | "down"): Promise<void> => {
     const next = rating === wanted ? "clear" : wanted;
     try {
