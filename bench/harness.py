@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
-from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.models import TitleDocument
 from flixstack.catalog.publishing import CatalogPublisher
@@ -116,7 +116,7 @@ def write_catalog(
     for doc in titles:
         repository.create(doc)
         bars.advance(task)
-    snapshots = S3SnapshotStore(repository, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS))
+    snapshots = S3SnapshotStore(repository, artifacts(settings, clients))
     CatalogPublisher(repository, snapshots).rebuild()
 
 

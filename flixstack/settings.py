@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         default="us-east-1",
         validation_alias=AliasChoices("FLIXSTACK_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
     )
+    home_region: str | None = None
+    """The stack's primary region, where its single-region resources are (queues, the user
+    pool, buckets but for replicas, the lake); None: ``region`` itself. Clients of
+    ``spec.REGIONAL_SERVICES`` talk to ``region``, every other one to this."""
     endpoint_url: AnyHttpUrl | None = Field(
         default=None,
         validation_alias=AliasChoices("FLIXSTACK_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
@@ -156,9 +160,11 @@ class Settings(BaseSettings):
     """Which delivery of that event this run is (the dispatcher counts them)."""
     work_dir: Path = Path(tempfile.gettempdir()) / "flixstack-work"
 
-    @field_validator("region")
+    @field_validator("region", "home_region")
     @classmethod
-    def _region_shape(cls, value: str) -> str:
+    def _region_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         parts = value.split("-")
         if len(parts) < 3 or not parts[-1].isdigit():
             raise ValueError(f"{value!r} is not an AWS region name such as us-east-1")
@@ -169,6 +175,11 @@ class Settings(BaseSettings):
         if self.transcode_heartbeat_s * 2 > self.transcode_visibility_s:
             raise ValueError("transcode_heartbeat_s must be at most half of transcode_visibility_s")
         return self
+
+    @property
+    def home(self) -> str:
+        """The stack's home (primary) region."""
+        return self.home_region or self.region
 
     @property
     def naming(self) -> Naming:

@@ -74,6 +74,9 @@ class BucketSpec:
     logical: str
     purpose: str
     kms: bool = False
+    every_region: bool = False
+    """Replicated from the home region into every other region of a stack, whose code
+    reads its own region's copy (``Naming.bucket(spec, region)``) and writes the home's."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,9 @@ TABLES: tuple[TableSpec, ...] = (CATALOG, VIEWERS, JOBS, CONTENT_KEYS, ANALYTICS
 INGEST = BucketSpec("ingest", "uploaded masters and subtitle sidecars")
 MEDIA = BucketSpec("media", "packaged HLS/DASH renditions, thumbnails, posters", kms=True)
 LOGS = BucketSpec("logs", "access logs")
-ARTIFACTS = BucketSpec("artifacts", "search index and recommendation model artifacts")
+ARTIFACTS = BucketSpec(
+    "artifacts", "search index and recommendation model artifacts", every_region=True
+)
 LAKE = BucketSpec("lake", "the events data lake (Parquet) and Athena query results")
 BUCKETS: tuple[BucketSpec, ...] = (INGEST, MEDIA, LOGS, ARTIFACTS, LAKE)
 WEBAPP = BucketSpec("webapp", "the web app's static build, served by CloudFront on AWS")
@@ -395,6 +400,14 @@ USER_POOL = UserPoolSpec(
 USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
 
 
+REGIONAL_SERVICES = frozenset({"dynamodb", "kms", "secretsmanager"})
+"""Services whose resources every region of a stack has: the tables' global-table replicas,
+the media key's multi-region replicas and the signing secret's replicas. Code talks to these
+in the region it runs in, so a region keeps serving viewers while another is down; every
+other service (queues, the events stream, the user pool, S3 but for reads of
+``BucketSpec.every_region`` buckets, ECS, Athena) is the home region's alone."""
+
+
 def resource_count() -> int:
     """How many resources a deployment of the spec has (what /health lists)."""
     groups = (TABLES, BUCKETS, QUEUES, NOTIFICATIONS, STREAMS, KEYS, SECRETS, USER_POOLS)
@@ -429,8 +442,15 @@ class Naming:
     def table(self, spec: TableSpec) -> str:
         return f"{self.prefix}-{spec.logical}"
 
-    def bucket(self, spec: BucketSpec) -> str:
-        name = f"{self.prefix}-{spec.logical}"
+    def bucket(self, spec: BucketSpec, replica_region: str | None = None) -> str:
+        """The bucket's name; with ``replica_region``, its replica's there, which carries
+        the region after the logical name.
+
+        >>> Naming("prod", "123456789012").bucket(ARTIFACTS, "us-west-2")
+        'flixstack-prod-artifacts-us-west-2-123456789012'
+        """
+        logical = f"{spec.logical}-{replica_region}" if replica_region else spec.logical
+        name = f"{self.prefix}-{logical}"
         name = f"{name}-{self.bucket_suffix}" if self.bucket_suffix else name
         if len(name) > 63:
             raise ValueError(f"bucket name {name!r} is longer than S3's 63 characters")

@@ -57,7 +57,7 @@ def find_pool(settings: Settings, clients: AwsClients) -> Pool:
             ids = _named_clients(clients, pool_id)
     except ClientError as exc:
         raise ServiceUnavailable(f"cannot read user pool {name}: {exc}") from exc
-    return Pool(pool_id, settings.region, ids, settings.endpoint)
+    return Pool(pool_id, clients.region_of("cognito-idp"), ids, settings.endpoint)
 
 
 def _named_clients(clients: AwsClients, pool_id: str) -> dict[str, str]:

@@ -3,6 +3,10 @@
 It honours ``AWS_ENDPOINT_URL`` (through :class:`~flixstack.settings.Settings`), the region,
 and the default credential chain, and configures botocore's *standard* retry mode. Pointing
 it at moto's server or at a real LocalStack is therefore only a matter of the endpoint.
+
+In a stack that spans regions, a client of one of ``spec.REGIONAL_SERVICES`` talks to the
+region the code runs in (``Settings.region``), any other to the stack's home region
+(``Settings.home``): code never names a region itself.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from flixstack import spec
 from flixstack.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,7 +42,6 @@ class AwsClients:
         self.settings = settings
         self._session = session or self._default_session(settings)
         self._config = Config(
-            region_name=settings.region,
             retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
             connect_timeout=5,
             read_timeout=60,
@@ -47,7 +51,7 @@ class AwsClients:
         )
         # Presigned S3 URLs must be SigV4 in every region (botocore may presign with SigV2).
         self._s3_config = self._config.merge(Config(signature_version="s3v4"))
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -71,16 +75,32 @@ class AwsClients:
         found = self._session.get_credentials()
         return found.get_frozen_credentials() if found is not None else None
 
-    def client(self, service: str) -> Any:
-        """An untyped client for a service without a typed accessor below."""
+    def region_of(self, service: str) -> str:
+        """Where this process's client of ``service`` talks to (the module says why)."""
+        if service in spec.REGIONAL_SERVICES:
+            return self.settings.region
+        return self.settings.home
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """An untyped client for a service without a typed accessor below, in ``region``
+        (None: ``region_of(service)``)."""
+        where = region or self.region_of(service)
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._session.client(
+            if (service, where) not in self._clients:
+                self._clients[service, where] = self._session.client(
                     service,  # type: ignore[call-overload]
+                    region_name=where,
                     endpoint_url=self.settings.endpoint,
                     config=self._s3_config if service == "s3" else self._config,
                 )
-            return self._clients[service]
+            return self._clients[service, where]
+
+    @property
+    def local_s3(self) -> S3Client:
+        """S3 in the region this process runs in, for the copies of the buckets that are
+        in every region (``spec.BucketSpec.every_region``)."""
+        client: S3Client = self.client("s3", self.settings.region)
+        return client
 
     @property
     def dynamodb(self) -> DynamoDBClient:

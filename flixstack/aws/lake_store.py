@@ -102,7 +102,7 @@ class Lake:
         self._con: duckdb.DuckDBPyConnection = duckdb.connect()
         self._con.execute(f"LOAD '{httpfs_extension()}'")
         frozen = clients.credentials()
-        secret = ["TYPE s3", f"REGION '{clients.settings.region}'"]
+        secret = ["TYPE s3", f"REGION '{clients.region_of('s3')}'"]
         if frozen is not None:
             secret += [f"KEY_ID '{frozen.access_key}'", f"SECRET '{frozen.secret_key}'"]
             if frozen.token:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from flixstack import spec
+from flixstack.aws.artifacts import Artifacts
 from flixstack.aws.dynamo import Table, domain_error, from_attributes, to_attributes
-from flixstack.aws.object_store import ObjectStore
 from flixstack.errors import NotFound, ServiceUnavailable
 from flixstack.nearcache import Pointer
 from flixstack.recommend.artifacts import MODEL_FILE, Picks, RecModel
@@ -33,21 +33,20 @@ WRITE_ATTEMPTS = 10
 
 
 class S3ModelStore:
-    def __init__(self, pointers: Table, store: ObjectStore, bucket: str) -> None:
+    def __init__(self, pointers: Table, artifacts: Artifacts) -> None:
         self._pointers = pointers
-        self._store = store
-        self._bucket = bucket
+        self._artifacts = artifacts
 
     def pointer(self) -> Pointer | None:
         current = self._pointers.pointer(spec.RECOMMEND_POINTER_KEY, "recommendation model")
         return None if current is None else Pointer(*current)
 
     def load(self, pointer: Pointer) -> RecModel:
-        return RecModel.from_bytes(self._store.read(self._bucket, pointer.prefix + MODEL_FILE))
+        return RecModel.from_bytes(self._artifacts.read(pointer.prefix + MODEL_FILE))
 
     def write(self, model: RecModel) -> Pointer:
         prefix = f"{spec.RECOMMEND_ARTIFACTS_PREFIX}v{model.version:09d}-{uuid.uuid4().hex[:8]}/"
-        self._store.write(self._bucket, prefix + MODEL_FILE, model.to_bytes())
+        self._artifacts.write(prefix + MODEL_FILE, model.to_bytes())
         return Pointer(model.version, prefix)
 
     def advance(self, expected: Pointer | None, new: Pointer) -> None:

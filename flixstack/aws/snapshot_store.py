@@ -1,9 +1,10 @@
-"""Catalog snapshots in S3 (artifacts bucket), current one named by a DynamoDB pointer."""
+"""Catalog snapshots in S3 (the artifacts bucket, ``flixstack.aws.artifacts``), the current
+one named by a DynamoDB pointer."""
 
 from __future__ import annotations
 
+from flixstack.aws.artifacts import Artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
-from flixstack.aws.object_store import ObjectStore
 from flixstack.catalog.snapshot import (
     SEARCH_FILE,
     TITLES_FILE,
@@ -14,12 +15,9 @@ from flixstack.catalog.snapshot import (
 
 
 class S3SnapshotStore:
-    def __init__(
-        self, repository: DynamoCatalogRepository, store: ObjectStore, bucket: str
-    ) -> None:
+    def __init__(self, repository: DynamoCatalogRepository, artifacts: Artifacts) -> None:
         self._repository = repository
-        self._store = store
-        self._bucket = bucket
+        self._artifacts = artifacts
 
     def pointer(self) -> Pointer | None:
         current = self._repository.snapshot_pointer()
@@ -27,15 +25,14 @@ class S3SnapshotStore:
 
     def load(self, pointer: Pointer) -> CatalogSnapshot:
         artifacts = {
-            name: self._store.read(self._bucket, pointer.prefix + name)
-            for name in (TITLES_FILE, SEARCH_FILE)
+            name: self._artifacts.read(pointer.prefix + name) for name in (TITLES_FILE, SEARCH_FILE)
         }
         return CatalogSnapshot.from_artifacts(pointer.version, artifacts)
 
     def write(self, snapshot: CatalogSnapshot) -> Pointer:
         prefix = fresh_prefix(snapshot.version)
         for name, body in snapshot.to_artifacts().items():
-            self._store.write(self._bucket, prefix + name, body)
+            self._artifacts.write(prefix + name, body)
         return Pointer(snapshot.version, prefix)
 
     def advance(self, expected: Pointer | None, new: Pointer) -> None:

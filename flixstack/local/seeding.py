@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.object_store import ObjectStore
@@ -122,7 +123,7 @@ def seed_catalog(
         except Conflict:
             existing += 1  # seeded before (ids follow the seed)
         progress("titles", (index + 1) / len(docs))
-    snapshots = S3SnapshotStore(repository, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS))
+    snapshots = S3SnapshotStore(repository, artifacts(settings, clients))
     version = CatalogPublisher(repository, snapshots).rebuild()
     progress("snapshot", 1.0)
     return SeedReport(

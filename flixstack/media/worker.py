@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.job_store import DynamoJobRepository
@@ -206,7 +207,7 @@ class JobRunner:
         self.catalog = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
         self.publisher = CatalogPublisher(
             self.catalog,
-            S3SnapshotStore(self.catalog, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS)),
+            S3SnapshotStore(self.catalog, artifacts(settings, clients)),
         )
         self.prewarm = wiring.prewarm_requests(settings, clients)
         self.titles = CatalogAdmin(self.catalog, self.publisher)

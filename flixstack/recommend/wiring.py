@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.dynamo import Table
 from flixstack.aws.lake_store import Lake
@@ -25,9 +26,7 @@ def models(settings: Settings, clients: AwsClients, seen: Viewing) -> S3ModelSto
     """Model versions in the artifacts bucket; the pointer in the analytics table."""
     naming = settings.naming
     return S3ModelStore(
-        Table(naming.table(spec.ANALYTICS), clients.dynamodb),
-        seen.store,
-        naming.bucket(spec.ARTIFACTS),
+        Table(naming.table(spec.ANALYTICS), clients.dynamodb), artifacts(settings, clients)
     )
 
 

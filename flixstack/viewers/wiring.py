@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.object_store import ObjectStore
@@ -32,7 +33,7 @@ def viewing(settings: Settings, clients: AwsClients) -> Viewing:
     naming = settings.naming
     titles = DynamoCatalogRepository(naming.table(spec.CATALOG), clients.dynamodb)
     store = ObjectStore(clients.s3)
-    snapshots = S3SnapshotStore(titles, store, naming.bucket(spec.ARTIFACTS))
+    snapshots = S3SnapshotStore(titles, artifacts(settings, clients))
     cache = CatalogCache(snapshots, settings.catalog_refresh_s)
     view = CatalogView(cache, settings.media_base_url)
     viewer_store = DynamoViewerRepository(naming.table(spec.VIEWERS), clients.dynamodb)

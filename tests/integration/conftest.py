@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from flixstack import spec
 from flixstack.api.app import create_app
 from flixstack.auth.identity import find_pool, sign_in
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
-from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.models import Licence
 from flixstack.catalog.publishing import CatalogPublisher
@@ -128,9 +128,7 @@ def catalog(bootstrapped: Settings, clients: AwsClients) -> None:
         playable_series("show", {1: 2, 2: 1}, **licensed("show", maturity_rating="TV-PG")),
     ]:
         repository.create(doc)
-    snapshots = S3SnapshotStore(
-        repository, ObjectStore(clients.s3), bootstrapped.naming.bucket(spec.ARTIFACTS)
-    )
+    snapshots = S3SnapshotStore(repository, artifacts(bootstrapped, clients))
     CatalogPublisher(repository, snapshots).rebuild()
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from flixstack import spec
 from flixstack.api.app import create_app
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
-from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.models import Licence, LocalizedText, TitleDocument, TitleState
 from flixstack.catalog.publishing import CatalogPublisher
@@ -51,9 +51,7 @@ def seed_published(settings: Settings, clients: AwsClients, count: int) -> list[
                 published_at=stamp,
             )
         )
-    snapshots = S3SnapshotStore(
-        repository, ObjectStore(clients.s3), settings.naming.bucket(spec.ARTIFACTS)
-    )
+    snapshots = S3SnapshotStore(repository, artifacts(settings, clients))
     CatalogPublisher(repository, snapshots).rebuild()
     return ids
 

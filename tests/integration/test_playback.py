@@ -13,10 +13,10 @@ import pytest
 
 from flixstack import spec
 from flixstack.api.routers.playback import PROFILE_HEADER
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.key_store import KmsContentKeys
-from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.playback import signing
@@ -163,7 +163,7 @@ def test_keys_need_the_same_entitlement_as_playback(
     )
     CatalogPublisher(
         repository,
-        S3SnapshotStore(repository, ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS)),
+        S3SnapshotStore(repository, artifacts(bootstrapped, clients)),
     ).rebuild()
     viewer, stranger = device("keyholder"), device("stranger")
     adult, kid = new_profile(viewer)["id"], new_profile(viewer, "Kid", kids=True)["id"]

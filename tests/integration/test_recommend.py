@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
-from flixstack.aws.object_store import ObjectStore
 from flixstack.aws.recommend_store import DynamoPicks
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.publishing import CatalogPublisher
@@ -48,9 +48,7 @@ def recs_catalog(bootstrapped: Settings, clients: AwsClients) -> None:
         title(GORE, **licensed(GORE, genres=["horror"], maturity_rating="NC-17", asset=asset()))
     )
     repository.create(title(ABROAD, **licensed(ABROAD, "GB", genres=["horror"], asset=asset())))
-    snapshots = S3SnapshotStore(
-        repository, ObjectStore(clients.s3), bootstrapped.naming.bucket(spec.ARTIFACTS)
-    )
+    snapshots = S3SnapshotStore(repository, artifacts(bootstrapped, clients))
     CatalogPublisher(repository, snapshots).rebuild()
 
 

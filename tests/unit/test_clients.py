@@ -46,3 +46,29 @@ def test_s3_presigns_with_sigv4_and_other_services_keep_their_signers() -> None:
     assert "X-Amz-Signature=" in url
     assert url.startswith("http://127.0.0.1:4566/b/k?")
     assert clients.dynamodb.meta.config.signature_version == "v4"
+
+
+def test_in_a_secondary_region_regional_services_stay_local_and_the_rest_go_home() -> None:
+    clients = AwsClients(Settings(region="us-west-2", home_region="us-east-1"))
+    local = {"dynamodb": clients.dynamodb, "kms": clients.kms, "secrets": clients.secretsmanager}
+    home = {"sqs": clients.sqs, "kinesis": clients.kinesis, "cognito": clients.cognito}
+    assert {name: c.meta.region_name for name, c in local.items()} == dict.fromkeys(
+        local, "us-west-2"
+    )
+    assert {name: c.meta.region_name for name, c in home.items()} == dict.fromkeys(
+        home, "us-east-1"
+    )
+    # uploads are presigned for the home region's ingest bucket; artifacts are read locally
+    assert (clients.s3.meta.region_name, clients.local_s3.meta.region_name) == (
+        "us-east-1",
+        "us-west-2",
+    )
+    assert clients.local_s3 is not clients.s3
+
+
+def test_without_a_home_region_every_client_is_in_the_region() -> None:
+    clients = AwsClients(Settings(region="eu-west-1"))
+    assert {clients.region_of(s) for s in ("dynamodb", "sqs", "s3", "cognito-idp")} == {
+        "eu-west-1"
+    }
+    assert clients.local_s3 is clients.s3

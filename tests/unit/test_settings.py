@@ -29,6 +29,7 @@ def test_standard_aws_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) ->
     [
         ("FLIXSTACK_STAGE", "Not Valid"),
         ("AWS_REGION", "mars"),
+        ("FLIXSTACK_HOME_REGION", "home"),
         ("FLIXSTACK_DEFAULT_TERRITORY", "usa"),
         ("AWS_ENDPOINT_URL", "not a url"),
         ("FLIXSTACK_MAX_ATTEMPTS", "0"),
@@ -40,3 +41,10 @@ def test_bad_configuration_fails_fast(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_home_region_defaults_to_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    assert Settings().home == "us-west-2"
+    monkeypatch.setenv("FLIXSTACK_HOME_REGION", "us-east-1")
+    assert (Settings().region, Settings().home) == ("us-west-2", "us-east-1")

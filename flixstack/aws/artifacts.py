@@ -1,0 +1,36 @@
+"""The artifacts bucket (catalog snapshots, recommendation models) as one region's code
+uses it: written in the home region, whose bucket S3 replicates into a copy in every other
+region of the stack, and read from the region's own copy, so a region serves its catalog
+and models while the home region is down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flixstack import spec
+from flixstack.aws.clients import AwsClients
+from flixstack.aws.object_store import ObjectStore
+from flixstack.settings import Settings
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    writes: ObjectStore
+    write_bucket: str
+    reads: ObjectStore
+    read_bucket: str
+
+    def read(self, key: str) -> bytes:
+        return self.reads.read(self.read_bucket, key)
+
+    def write(self, key: str, body: bytes) -> None:
+        self.writes.write(self.write_bucket, key, body)
+
+
+def artifacts(settings: Settings, clients: AwsClients) -> Artifacts:
+    naming = settings.naming
+    home = ObjectStore(clients.s3), naming.bucket(spec.ARTIFACTS)
+    if settings.region == settings.home:
+        return Artifacts(*home, *home)
+    local = ObjectStore(clients.local_s3), naming.bucket(spec.ARTIFACTS, settings.region)
+    return Artifacts(*home, *local)
