@@ -2,6 +2,7 @@
 
     python infra/ephemeral.py up --stack pr-123 [--target localstack|aws] [--region R]
                                  [--outputs outputs.json]
+    python infra/ephemeral.py images --outputs outputs.json [--target localstack|aws]
     python infra/ephemeral.py test --outputs outputs.json
     python infra/ephemeral.py comment --stack pr-123 --target aws --outputs outputs.json \\
                                       --deploy success --tests failure > comment.md
@@ -12,7 +13,10 @@ config of a base stack file (``localstack`` or ``dev``) with the overrides every
 stack needs (its own stage, so parallel pull requests never share a resource name; buckets
 emptied and tables unprotected on destroy; a CloudFront signing key pair of its own),
 refreshes, deploys with Pulumi's output streamed, and writes the stack outputs to a JSON
-file. ``test`` runs ``tests/deployed`` against those outputs. ``destroy`` deletes every
+file. ``images`` builds the transcoder's and recommender's images and pushes each to the
+repository the stack made for it, unless the registry has its tag already (a tag is a digest
+of the image's sources, ``packaging.image_tag``). ``test`` runs ``tests/deployed`` against
+those outputs. ``destroy`` deletes every
 resource and then the stack; a stack that does not exist is already destroyed.
 ``.github/workflows/ephemeral.yml`` runs these on pull requests; see the README's
 "Ephemeral stacks in CI". The logic (naming, config, outputs, comment) is in pure functions
@@ -71,6 +75,11 @@ OUTPUT_ENV = {
     outputs.CLI_CLIENT_ID: "FLIXSTACK_CLI_CLIENT_ID",
 }
 """Stack output -> the environment variable ``tests/deployed`` reads it from."""
+IMAGES = {
+    outputs.TRANSCODER_IMAGE: packaging.TRANSCODER_DOCKERFILE,
+    outputs.RECOMMENDER_IMAGE: packaging.RECOMMENDER_DOCKERFILE,
+}
+"""Stack output naming an image (``<repository>:<tag>``) -> the Dockerfile that builds it."""
 OUTCOMES = {
     "success": "✅ succeeded",
     "failure": "❌ failed",
@@ -406,6 +415,62 @@ def cmd_test(outputs_file: Path, environ: Mapping[str, str], run: Runner = run_p
     return run(command, env)
 
 
+def image_builds(stack_outputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(Dockerfile, image) for each image the stack runs, in ``IMAGES``' order."""
+    missing = [name for name in IMAGES if not stack_outputs.get(name)]
+    if missing:
+        raise EphemeralError(f"the stack outputs name no image for {', '.join(missing)}")
+    return [(dockerfile, str(stack_outputs[name])) for name, dockerfile in IMAGES.items()]
+
+
+Docker = Callable[[list[str], str | None], int]
+"""Runs ``docker <args>`` with the given standard input; its exit code."""
+
+
+def run_docker(args: list[str], stdin: str | None) -> int:
+    return subprocess.run(["docker", *args], input=stdin, text=True, cwd=ROOT).returncode
+
+
+def ecr_password(registry: str) -> str:
+    """A 12-hour password of the ECR registry (``<account>.dkr.ecr.<region>.amazonaws.com``)
+    for ``docker login --username AWS``, from the job's AWS credentials."""
+    import base64
+
+    import boto3
+
+    region = registry.split(".")[3]
+    token = boto3.client("ecr", region_name=region).get_authorization_token()
+    encoded = token["authorizationData"][0]["authorizationToken"]
+    return base64.b64decode(encoded).decode().removeprefix("AWS:")
+
+
+def cmd_images(
+    outputs_file: Path,
+    target: str,
+    docker: Docker = run_docker,
+    password: Callable[[str], str] = ecr_password,
+) -> list[str]:
+    """Builds and pushes each image the registry lacks; the images it pushed."""
+    pushed: list[str] = []
+    logged_in: set[str] = set()
+    for dockerfile, image in image_builds(read_outputs(outputs_file)):
+        registry = image.split("/", 1)[0]
+        if target == "aws" and registry not in logged_in:
+            login = ["login", "--username", "AWS", "--password-stdin", registry]
+            if docker(login, password(registry)) != 0:
+                raise EphemeralError(f"docker could not log in to {registry}")
+            logged_in.add(registry)
+        if docker(["manifest", "inspect", image], None) == 0:
+            _out(f"{image}: in the registry already")
+            continue
+        _out(f"{image}: building {dockerfile}")
+        for args in (["build", "--file", dockerfile, "--tag", image, "."], ["push", image]):
+            if docker(args, None) != 0:
+                raise EphemeralError(f"`docker {' '.join(args)}` failed")
+        pushed.append(image)
+    return pushed
+
+
 def cmd_destroy(stacks: Stacks, stack_name: str) -> bool:
     """Destroys every resource of the stack, then the stack; False if there was none."""
     pr_number(stack_name)
@@ -431,6 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--target", choices=sorted(TARGETS), default="localstack")
     up.add_argument("--region", help="AWS region (default: the base stack file's)")
     up.add_argument("--outputs", type=Path, default=Path("outputs.json"))
+    images = commands.add_parser(
+        "images", help="build and push the images the stack runs, unless already pushed"
+    )
+    images.add_argument("--outputs", type=Path, default=Path("outputs.json"))
+    images.add_argument("--target", choices=sorted(TARGETS), default="localstack")
     test = commands.add_parser("test", help="run tests/deployed against the stack's outputs")
     test.add_argument("--outputs", type=Path, default=Path("outputs.json"))
     comment = commands.add_parser("comment", help="print the pull request comment (Markdown)")
@@ -467,6 +537,8 @@ def main(
     try:
         if args.command == "up":
             cmd_up(stacks, args.stack, args.target, args.outputs, region=args.region)
+        elif args.command == "images":
+            cmd_images(args.outputs, args.target, run_docker, ecr_password)
         elif args.command == "test":
             return cmd_test(args.outputs, os.environ if environ is None else environ)
         elif args.command == "comment":

@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from pulumi.automation._cmd import CommandResult
 
 from flixstack import spec
 from flixstack.playback.signing import SigningKey
-from infra import ephemeral, outputs
+from infra import ephemeral, outputs, packaging
 from infra.components.cdn import load_public_key
 from infra.policy import rules
 from tests.infra.mockgraph import ROOT, SIGNING_CONFIG, resolve, run
@@ -270,6 +270,97 @@ def test_a_failed_destroy_keeps_the_stack_and_exits_non_zero(
 
     assert stack.log == ["destroy"]  # never removed: its resources may still exist
     assert "destroy went wrong" in capsys.readouterr().err
+
+
+# --- images ---------------------------------------------------------------------------------------
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+IMAGE_OUTPUTS = {
+    outputs.TRANSCODER_IMAGE: f"{REGISTRY}/flixstack-pr-4-transcoder:src-aaa",
+    outputs.RECOMMENDER_IMAGE: f"{REGISTRY}/flixstack-pr-4-recommender:src-bbb",
+}
+
+
+class FakeDocker:
+    """Answers ``docker`` as a registry holding ``present`` would; records each call."""
+
+    def __init__(self, present: Iterable[str] = (), fail: str | None = None) -> None:
+        self.present = set(present)
+        self.fail = fail
+        self.calls: list[tuple[list[str], str | None]] = []
+
+    def __call__(self, args: list[str], stdin: str | None) -> int:
+        self.calls.append((args, stdin))
+        if args[0] == self.fail:
+            return 1
+        if args[:2] == ["manifest", "inspect"]:
+            return 0 if args[2] in self.present else 1
+        if args[0] == "push":
+            self.present.add(args[1])
+        return 0
+
+
+def _outputs_file(tmp_path: Path, values: dict[str, Any]) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(values))
+    return path
+
+
+def test_images_the_registry_lacks_are_built_from_their_dockerfiles_and_pushed(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker(present={IMAGE_OUTPUTS[outputs.RECOMMENDER_IMAGE]})
+    source = _outputs_file(tmp_path, IMAGE_OUTPUTS)
+
+    pushed = ephemeral.cmd_images(source, "aws", docker, password=lambda registry: "secret")
+
+    transcoder = IMAGE_OUTPUTS[outputs.TRANSCODER_IMAGE]
+    assert pushed == [transcoder]
+    assert [args for args, _ in docker.calls] == [
+        ["login", "--username", "AWS", "--password-stdin", REGISTRY],
+        ["manifest", "inspect", transcoder],
+        ["build", "--file", packaging.TRANSCODER_DOCKERFILE, "--tag", transcoder, "."],
+        ["push", transcoder],
+        ["manifest", "inspect", IMAGE_OUTPUTS[outputs.RECOMMENDER_IMAGE]],
+    ]
+    assert docker.calls[0][1] == "secret"  # on standard input, never on the command line
+    assert all((ROOT / dockerfile).is_file() for dockerfile in ephemeral.IMAGES.values())
+    # a second run finds both and builds nothing
+    assert ephemeral.cmd_images(source, "aws", docker, password=lambda registry: "x") == []
+
+
+def test_localstack_images_need_no_login(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    ephemeral.cmd_images(_outputs_file(tmp_path, IMAGE_OUTPUTS), "localstack", docker)
+    assert "login" not in {args[0] for args, _ in docker.calls}
+    assert len(docker.present) == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "fail", "message"),
+    [
+        ({outputs.TRANSCODER_IMAGE: "r/t:1"}, None, "no image for recommenderImage"),
+        (IMAGE_OUTPUTS, "build", "`docker build --file"),
+        (IMAGE_OUTPUTS, "login", "could not log in"),
+    ],
+)
+def test_a_missing_image_output_or_a_failed_docker_step_exits_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    values: dict[str, str],
+    fail: str | None,
+    message: str,
+) -> None:
+    docker = FakeDocker(fail=fail)
+    monkeypatch.setattr(ephemeral, "run_docker", docker)
+    monkeypatch.setattr(ephemeral, "ecr_password", lambda registry: "secret")
+    source = _outputs_file(tmp_path, values)
+
+    code = ephemeral.main(["images", "--outputs", str(source), "--target", "aws"])
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert "push" not in {args[0] for args, _ in docker.calls}
 
 
 # --- the real Automation API, at its boundary ------------------------------------------------
@@ -560,8 +651,8 @@ def test_every_call_of_the_script_names_a_real_subcommand_and_options() -> None:
             options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", script))
             assert options <= commands[command], (command, options - commands[command])
     called = {c for s in _steps() for c in re.findall(r"ephemeral\.py\s+(\w+)", s.get("run", ""))}
-    assert called == set(commands) == {"up", "test", "comment", "destroy"}
-    assert calls == 4
+    assert called == set(commands) == {"up", "images", "test", "comment", "destroy"}
+    assert calls == 5
 
 
 def test_the_workflow_refers_to_files_that_exist() -> None:
