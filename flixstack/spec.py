@@ -87,6 +87,9 @@ class QueueSpec:
     retention_s: int = 4 * 24 * 3600
     dead_letter: QueueSpec | None = None
     max_receive_count: int = 3
+    every_region: bool = False
+    """Made in every region of a stack, where that region's code sends to its own copy
+    (``AwsClients.sqs_for``); otherwise the home region's alone."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,7 @@ EVENTS_DLQ = QueueSpec(
     "events-dlq",
     "poison event records, and the event consumer's batches that kept failing",
     retention_s=14 * 24 * 3600,
+    every_region=True,  # with each region's events stream and consumer
 )
 QUEUES: tuple[QueueSpec, ...] = (TRANSCODE_DLQ, TRANSCODE, PREWARM_DLQ, PREWARM, EVENTS_DLQ)
 

@@ -117,6 +117,11 @@ class AwsClients:
         client: SQSClient = self.client("sqs")
         return client
 
+    def sqs_for(self, queue: spec.QueueSpec) -> SQSClient:
+        """SQS where ``queue`` is: this region's for a queue every region has, else home."""
+        client: SQSClient = self.client("sqs", self.settings.region if queue.every_region else None)
+        return client
+
     @property
     def kinesis(self) -> KinesisClient:
         client: KinesisClient = self.client("kinesis")

@@ -100,11 +100,12 @@ class Inventory:
         return "exists"
 
     def _queue(self, name: str, queue: spec.QueueSpec) -> str:
-        url = self.clients.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs = self.clients.sqs_for(queue)
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         if queue.dead_letter is not None:
-            attrs = self.clients.sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["RedrivePolicy"]
-            )["Attributes"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])[
+                "Attributes"
+            ]
             if "RedrivePolicy" not in attrs:
                 raise LookupError("no dead-letter queue configured")
         return url

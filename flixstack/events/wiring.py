@@ -91,7 +91,7 @@ def consumer(settings: Settings, clients: AwsClients, *, local_lake: bool) -> Ev
     return EventConsumer(
         DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb),
         viewing(settings, clients).viewers,
-        QueueDeadLetters(Queue(clients.sqs, naming.queue(spec.EVENTS_DLQ))),
+        QueueDeadLetters(Queue(clients.sqs_for(spec.EVENTS_DLQ), naming.queue(spec.EVENTS_DLQ))),
         lake_writer=lake_writer,
         metrics=EmfMetrics(),
     )

@@ -62,7 +62,7 @@ class StreamPoller:
         self._kinesis = clients.kinesis
         self._dynamodb = clients.dynamodb
         self._region = settings.region
-        self._on_failure = Queue(clients.sqs, naming.queue(spec.EVENTS_DLQ))
+        self._on_failure = Queue(clients.sqs_for(spec.EVENTS_DLQ), naming.queue(spec.EVENTS_DLQ))
         self._handler = handler
         self._batch_size = batch_size
         self._max_retries = max_retries

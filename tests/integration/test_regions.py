@@ -20,12 +20,17 @@ import httpx
 import pytest
 
 from flixstack import spec
+from flixstack.aws.artifacts import artifacts
+from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
+from flixstack.aws.snapshot_store import S3SnapshotStore
+from flixstack.catalog.publishing import CatalogPublisher
 from flixstack.local.bootstrap import Bootstrap
 from flixstack.settings import Settings
-from tests.integration.conftest import access_token, serving, viewer_app
+from tests.integration.conftest import access_token, licensed, serving, viewer_app
 from tests.integration.test_playback import play
 from tests.integration.test_viewers import new_profile
+from tests.unit.catalog.conftest import title
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +122,29 @@ def test_the_secondary_region_serves_viewers_while_the_home_regions_tables_and_k
     # what the secondary wrote is in its own region's table
     items = AwsClients(secondary).dynamodb.scan(TableName=secondary.naming.table(spec.VIEWERS))
     assert any(profile in str(item) for item in items["Items"])
+
+
+def test_a_snapshot_published_from_the_secondary_is_served_there_before_s3_replicates_it(
+    secondary: Settings,
+) -> None:
+    """Publishing writes the snapshot to the home bucket and moves the pointer in the
+    region's table (a global table, replicated in about a second); the region's copy of the
+    bucket gets the snapshot only when S3 replicates it, which this emulator never does."""
+    clients = AwsClients(secondary)
+    repository = DynamoCatalogRepository(secondary.naming.table(spec.CATALOG), clients.dynamodb)
+    repository.create(title("late", **licensed("late")))
+    CatalogPublisher(
+        repository, S3SnapshotStore(repository, artifacts(secondary, clients))
+    ).rebuild()
+    copy = clients.local_s3.list_objects_v2(
+        Bucket=secondary.naming.bucket(spec.ARTIFACTS, SECONDARY)
+    )
+    assert len(copy["Contents"]) == 2  # the first snapshot's two files, as replicated
+
+    token = access_token(secondary, clients, "near@test.flixstack")
+    with (
+        serving(viewer_app(secondary)) as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as viewer,
+    ):
+        found = viewer.get("/titles/late")
+        assert found.status_code == 200, found.text

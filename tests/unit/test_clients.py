@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from flixstack import spec
 from flixstack.aws.clients import AwsClients
 from flixstack.settings import Settings
 
@@ -64,11 +65,12 @@ def test_in_a_secondary_region_regional_services_stay_local_and_the_rest_go_home
         "us-west-2",
     )
     assert clients.local_s3 is not clients.s3
+    # the events dead-letter queue is in every region, with its stream; the others at home
+    assert clients.sqs_for(spec.EVENTS_DLQ).meta.region_name == "us-west-2"
+    assert clients.sqs_for(spec.PREWARM).meta.region_name == "us-east-1"
 
 
 def test_without_a_home_region_every_client_is_in_the_region() -> None:
     clients = AwsClients(Settings(region="eu-west-1"))
-    assert {clients.region_of(s) for s in ("dynamodb", "sqs", "s3", "cognito-idp")} == {
-        "eu-west-1"
-    }
+    assert {clients.region_of(s) for s in ("dynamodb", "sqs", "s3", "cognito-idp")} == {"eu-west-1"}
     assert clients.local_s3 is clients.s3
