@@ -404,11 +404,12 @@ USER_POOL = UserPoolSpec(
 USER_POOLS: tuple[UserPoolSpec, ...] = (USER_POOL,)
 
 
-REGIONAL_SERVICES = frozenset({"dynamodb", "kms", "secretsmanager"})
+REGIONAL_SERVICES = frozenset({"dynamodb", "kms", "secretsmanager", "kinesis"})
 """Services whose resources every region of a stack has: the tables' global-table replicas,
-the media key's multi-region replicas and the signing secret's replicas. Code talks to these
-in the region it runs in, so a region keeps serving viewers while another is down; every
-other service (queues, the events stream, the user pool, S3 but for reads of
+the media key's multi-region replicas, the signing secret's replicas and an events stream
+per region (with its consumer). Code talks to these in the region it runs in, so a region
+keeps serving viewers, and recording what they watch, while another is down; every other
+service (queues but those ``QueueSpec.every_region``, the user pool, S3 but for reads of
 ``BucketSpec.every_region`` buckets, ECS, Athena) is the home region's alone."""
 
 

@@ -1,7 +1,7 @@
 """The flixstack Pulumi program: reads the stack config once and wires the components."""
 
 import sys
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,10 @@ from infra.components.recommendations import (  # noqa: E402
     Recommendations,
     RecommendationsArgs,
 )
+from infra.components.regional_events import (  # noqa: E402
+    RegionalEvents,
+    RegionalEventsArgs,
+)
 from infra.components.storage import Storage, StorageArgs  # noqa: E402
 from infra.components.transcoding import Transcoding, TranscodingArgs  # noqa: E402
 from infra.components.webapp import WebApp, WebAppArgs, execute_api_source  # noqa: E402
@@ -49,6 +53,9 @@ naming = config.naming(account_id if config.bucket_suffix is None else config.bu
 runtime_environment = {
     "FLIXSTACK_STAGE": naming.stage,
     "FLIXSTACK_BUCKET_SUFFIX": naming.bucket_suffix,
+    # Where the stack's single-region resources are (queues, stream, user pool, buckets):
+    # every deployable's Settings.home, whichever region it runs in.
+    "FLIXSTACK_HOME_REGION": config.region,
 }
 code = packaging.code_archive()
 
@@ -89,8 +96,9 @@ storage = Storage(
         noncurrent_expiry_days=config.noncurrent_expiry_days,
         log_retention_days=config.log_retention_days,
         force_destroy=config.force_destroy,
-        # One replica, in the first secondary region: storage.py says why.
+        # One media replica, in the first secondary region: storage.py says why.
         replica=regions[1] if len(regions) > 1 else None,
+        secondaries=regions[1:],
         cdn_reads_media=True,
         # the admin app PUTs uploads straight to the ingest bucket (presigned parts); the
         # web app's own origin is only known after its first deploy: list it in cdnWebOrigins
@@ -102,6 +110,8 @@ cdn = Cdn(
     CdnArgs(
         naming=naming,
         account_id=account_id,
+        region=config.region,
+        secondaries=regions[1:],
         distributions=config.cdns,
         media=storage.media,
         media_replica=storage.media_replica,
@@ -154,7 +164,11 @@ data = Data(
 alerting = Alerting(
     "alerting",
     AlertingArgs(
-        naming=naming, account_id=account_id, region=config.region, email=config.alarm_email
+        naming=naming,
+        account_id=account_id,
+        region=config.region,
+        email=config.alarm_email,
+        secondaries=regions[1:],
     ),
 )
 messaging = Messaging(
@@ -197,46 +211,121 @@ prewarm_settings = prewarm_environment(
     min_popularity=config.prewarm_min_popularity,
     new_days=config.prewarm_new_days,
 )
-api_args = ApiArgs(
-    naming=naming,
-    code=code,
-    layer_arn=python.layer_arn,
-    environment={
-        **runtime_environment,
-        **identity_environment,
-        **playback_environment,
-        **prewarm_settings,
-        # Queues, streams, the user pool, the signing secret and the media key are in the
-        # primary region only, so every region's API calls them (and the tables) there.
-        "FLIXSTACK_REGION": config.region,
-    },
-    table_arns=data.table_arns,
-    bucket_arns=storage.bucket_arns,
-    queue_arns=messaging.queue_arns,
-    stream_arns=messaging.stream_arns,
-    user_pool_arn=identity.user_pool_arn,
-    issuer=identity.issuer,
-    client_ids=identity.client_ids,
-    kms_key_arns={spec.MEDIA_KEY.logical: storage.media_key_arn},
-    secret_arns={spec.CDN_SIGNING.logical: cdn.signing_secret_arn},
-    log_retention_days=config.log_retention_days,
-    throttle_rate=config.api_throttle_rate,
-    throttle_burst=config.api_throttle_burst,
-    memory_mb=config.api_memory_mb,
-    reserved_concurrency=config.api_reserved_concurrency,
-    architecture=config.lambda_architecture,
-    cors_origins=[webapp.origin],
+
+
+analytics = Analytics(
+    "analytics",
+    AnalyticsArgs(
+        naming=naming,
+        account_id=account_id,
+        region=config.region,
+        code=code,
+        layer_arn=python.layer_arn,
+        architecture=config.lambda_architecture,
+        environment=runtime_environment,
+        stream_arn=messaging.stream_arns[spec.EVENTS.logical],
+        table_arns=data.table_arns,
+        bucket_names=storage.bucket_names,
+        bucket_arns=storage.bucket_arns,
+        dead_letter_arn=messaging.queue_arns[spec.EVENTS_DLQ.logical],
+        log_retention_days=config.log_retention_days,
+        query_limit_gib=config.athena_query_limit_gib,
+        force_destroy=config.force_destroy,
+    ),
 )
-# The API in every region, each with its region's provider and layer.
+# Every secondary region records its viewers' events itself: a stream, its consumer
+# (progress into the region's table replicas) and a lake copy that S3 replicates into the
+# home lake (regional_events.py says how).
+regional_events = {
+    region.name: RegionalEvents(
+        f"events-{region.name}",
+        RegionalEventsArgs(
+            naming=naming,
+            region=region,
+            home_region=config.region,
+            account_id=account_id,
+            code=code,
+            layer_arn=runtimes[region.name].layer_arn,
+            architecture=config.lambda_architecture,
+            environment=runtime_environment,
+            table_arns=data.table_arns_by_region[region.name],
+            artifacts_bucket_arn=storage.artifacts_bucket_arns[region.name],
+            home_lake_bucket_arn=storage.bucket_arns[spec.LAKE.logical],
+            glue_database=analytics.glue_database,
+            glue_table=analytics.glue_table,
+            log_retention_days=config.log_retention_days,
+            noncurrent_expiry_days=config.noncurrent_expiry_days,
+            alarm_actions=[alerting.topic_arns[region.name]],
+            force_destroy=config.force_destroy,
+            home_lake_ready=[storage],
+        ),
+    )
+    for region in regions[1:]
+}
+
+
+def events_of(region: Region) -> dict[str, Mapping[str, pulumi.Input[str]]]:
+    """The stream a region's API puts events on and the queues it may describe: its own
+    region's events stream and dead-letter queue (``spec.REGIONAL_SERVICES``,
+    ``QueueSpec.every_region``), the home region's other queues."""
+    if region is primary:
+        return {"queue_arns": messaging.queue_arns, "stream_arns": messaging.stream_arns}
+    own = regional_events[region.name]
+    return {
+        "queue_arns": {**messaging.queue_arns, spec.EVENTS_DLQ.logical: own.dead_letter_arn},
+        "stream_arns": {spec.EVENTS.logical: own.stream_arn},
+    }
+
+
+def api_args(region: Region) -> ApiArgs:
+    """The API's arguments in ``region``. It calls the tables, the media key and the signing
+    secret of its own region (their replicas outside the primary: spec.REGIONAL_SERVICES),
+    so a region serves while another is down, and reads the artifacts from its region's
+    copy; the rest is the home region's (FLIXSTACK_HOME_REGION)."""
+    return ApiArgs(
+        naming=naming,
+        code=code,
+        layer_arn=runtimes[region.name].layer_arn,
+        environment={
+            **runtime_environment,
+            **identity_environment,
+            **playback_environment,
+            **prewarm_settings,
+            "FLIXSTACK_REGION": region.name,
+        },
+        table_arns=data.table_arns_by_region[region.name],
+        bucket_arns=storage.bucket_arns,
+        bucket_copy_arns=storage.bucket_copy_arns.get(region.name, {}),
+        **events_of(region),
+        user_pool_arn=identity.user_pool_arn,
+        issuer=identity.issuer,
+        client_ids=identity.client_ids,
+        kms_key_arns={spec.MEDIA_KEY.logical: storage.media_key_arns[region.name]},
+        secret_arns={spec.CDN_SIGNING.logical: cdn.signing_secret_arns[region.name]},
+        log_retention_days=config.log_retention_days,
+        throttle_rate=config.api_throttle_rate,
+        throttle_burst=config.api_throttle_burst,
+        memory_mb=config.api_memory_mb,
+        reserved_concurrency=config.api_reserved_concurrency,
+        architecture=config.lambda_architecture,
+        cors_origins=[webapp.origin],
+    )
+
+
+# The API in every region, each with its region's provider.
 apis = {
     region.name: Api(
         "api" if region is primary else f"api-{region.name}",
-        replace(api_args, layer_arn=runtimes[region.name].layer_arn),
+        api_args(region),
         opts=pulumi.ResourceOptions(provider=region.provider),
     )
     for region in regions
 }
 api = apis[primary.name]
+regional_apis = [
+    RegionalApi(region=region, api_id=apis[region.name].api_id, url=apis[region.name].url)
+    for region in regions
+]
 # With a custom domain, one name for them all: latency records with health-checked failover.
 api_domain = (
     ApiDomain(
@@ -245,12 +334,7 @@ api_domain = (
             naming=naming,
             domain=config.api_domain,
             hosted_zone_id=config.hosted_zone_id,
-            apis=[
-                RegionalApi(
-                    region=region, api_id=apis[region.name].api_id, url=apis[region.name].url
-                )
-                for region in regions
-            ],
+            apis=regional_apis,
             alarm_topic_arn=alerting.cloudfront_topic_arn,
         ),
     )
@@ -313,26 +397,6 @@ prewarming = Prewarming(
         concurrency=config.prewarm_concurrency,
     ),
 )
-analytics = Analytics(
-    "analytics",
-    AnalyticsArgs(
-        naming=naming,
-        account_id=account_id,
-        region=config.region,
-        code=code,
-        layer_arn=python.layer_arn,
-        architecture=config.lambda_architecture,
-        environment=runtime_environment,
-        stream_arn=messaging.stream_arns[spec.EVENTS.logical],
-        table_arns=data.table_arns,
-        bucket_names=storage.bucket_names,
-        bucket_arns=storage.bucket_arns,
-        dead_letter_arn=messaging.queue_arns[spec.EVENTS_DLQ.logical],
-        log_retention_days=config.log_retention_days,
-        query_limit_gib=config.athena_query_limit_gib,
-        force_destroy=config.force_destroy,
-    ),
-)
 # The training job runs on the transcoding cluster, in its tasks' network.
 recommendations = Recommendations(
     "recommendations",
@@ -363,6 +427,8 @@ observability = Observability(
         alarm_topic_arn=alerting.topic_arn,
         cloudfront_alarm_topic_arn=alerting.cloudfront_topic_arn,
         api_id=api.api_id,
+        secondary_apis=regional_apis[1:],
+        alarm_topic_arns=alerting.topic_arns,
         queue_names=messaging.queue_names,
         consumer_function_name=analytics.function_name,
         distribution_ids=cdn.distribution_ids,

@@ -128,12 +128,26 @@ def api_function_policy(
     secret_arns: Sequence[str],
     prewarm_queue_arn: str,
     log_group_arn: str,
+    bucket_copy_arns: Sequence[str] = (),
 ) -> str:
     """Least privilege for the API Lambda: named resources only, no wildcard actions.
 
     The content keys table is apart from the others: the API only reads a key (and
     describes the table for ``/health``); the transcoder writes them. Of the queues, it
-    only looks up and describes each (``/health``) and sends to the prewarm queue."""
+    only looks up and describes each (``/health``) and sends to the prewarm queue.
+
+    ``bucket_copy_arns`` are the copies, in the API's region, of the buckets in every region
+    (``spec.BucketSpec.every_region``): read only, since S3 replicates into them from the
+    home bucket, which the API writes. Listing them makes a key not replicated yet a 404
+    (``NotFound``) rather than a 403."""
+    copies = (
+        [
+            allow("BucketCopies", ["s3:ListBucket"], bucket_copy_arns),
+            allow("BucketCopyObjects", ["s3:GetObject"], [f"{arn}/*" for arn in bucket_copy_arns]),
+        ]
+        if bucket_copy_arns
+        else []
+    )
     return document(
         logs(log_group_arn),
         allow(
@@ -156,6 +170,7 @@ def api_function_policy(
             ],
             [f"{arn}/*" for arn in bucket_arns],
         ),
+        *copies,
         allow("Queues", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue_arns),
         prewarm_sends(prewarm_queue_arn),
         allow(
@@ -287,6 +302,23 @@ REPLICATION_READ = (
 REPLICATION_WRITE = ("s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags")
 
 
+def _replication(
+    source_bucket_arn: str, replica_bucket_arns: Sequence[str], prefix: str
+) -> list[Statement]:
+    """What S3 replication needs of a role outside KMS: the source's configuration, its
+    object versions under ``prefix`` (with their tags, so archived titles stay archived),
+    and replicating them (and deletes, and tags) into the replicas under the same prefix."""
+    return [
+        allow(
+            "SourceBucket", ["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_bucket_arn]
+        ),
+        allow("SourceObjects", REPLICATION_READ, [f"{source_bucket_arn}/{prefix}*"]),
+        allow(
+            "ReplicaObjects", REPLICATION_WRITE, [f"{arn}/{prefix}*" for arn in replica_bucket_arns]
+        ),
+    ]
+
+
 def replication_policy(
     *,
     source_bucket_arn: str,
@@ -296,17 +328,12 @@ def replication_policy(
     replica_key_arn: str,
     replica_region: str,
 ) -> str:
-    """The S3 replication role of the media bucket: reads object versions (with their tags,
-    so archived titles stay archived) under ``titles/`` of the source, decrypts them with the
-    source key and re-encrypts them with the replica's key, each only through S3 in that key's
-    region (``kms:ViaService``), and writes them into the replica."""
-    titles = spec.MEDIA_TITLES_PREFIX
+    """The S3 replication role of the media bucket: reads object versions under ``titles/``
+    of the source, decrypts them with the source key and re-encrypts them with the
+    replica's key, each only through S3 in that key's region (``kms:ViaService``), and
+    writes them into the replica."""
     return document(
-        allow(
-            "SourceBucket", ["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_bucket_arn]
-        ),
-        allow("SourceObjects", REPLICATION_READ, [f"{source_bucket_arn}/{titles}*"]),
-        allow("ReplicaObjects", REPLICATION_WRITE, [f"{replica_bucket_arn}/{titles}*"]),
+        *_replication(source_bucket_arn, [replica_bucket_arn], spec.MEDIA_TITLES_PREFIX),
         allow(
             "DecryptSource",
             ["kms:Decrypt"],
@@ -320,6 +347,28 @@ def replication_policy(
             {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}},
         ),
     )
+
+
+def copies_replication_policy(*, source_bucket_arn: str, copy_bucket_arns: Sequence[str]) -> str:
+    """The S3 replication role of a bucket copied whole into every other region of the stack
+    (``spec.BucketSpec.every_region``): reads every object version of the source and writes
+    it into each copy. Such buckets are SSE-S3, so the role needs no KMS key."""
+    return document(*_replication(source_bucket_arn, copy_bucket_arns, ""))
+
+
+def arn_in_region(arn: str, region: str) -> str:
+    """``arn`` with its region field set to ``region``: the ARN of the resource's replica
+    there, for resources whose replicas differ from them by region alone (a global table's
+    replicas, a secret's replicas).
+
+    >>> arn_in_region("arn:aws:dynamodb:us-east-1:1:table/t", "us-west-2")
+    'arn:aws:dynamodb:us-west-2:1:table/t'
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[3]:
+        raise ValueError(f"{arn!r} is not the ARN of a regional resource")
+    parts[3] = region
+    return ":".join(parts)
 
 
 # --- tables ----------------------------------------------------------------------------------

@@ -222,15 +222,18 @@ def _dynamodb(usage: Usage, stack: StackShape, prices: Prices) -> list[Line]:
     return lines
 
 
-def _events(usage: Usage, prices: Prices) -> list[Line]:
+def _events(usage: Usage, stack: StackShape, prices: Prices) -> list[Line]:
     records = usage.stream_hours * usage.events_per_hour
     hours = usage.days * 24
     peak_per_s = records / (hours * 3600) * usage.peak_to_average
     peak_mb_s = peak_per_s * usage.event_bytes / 1e6
-    shards = max(1, math.ceil(peak_per_s / 1000), math.ceil(peak_mb_s))  # per-shard write limits
+    # per-shard write limits; each region's API writes its own region's stream
+    regions = len(stack.regions)
+    shards = max(regions, math.ceil(peak_per_s / 1000), math.ceil(peak_mb_s))
     payload_units = records * math.ceil(usage.event_bytes / 25_000)
     return [
-        Line("Kinesis", f"shard-hours ({shards} shards for the peak)", shards * hours, "shard-hours",
+        Line("Kinesis", f"shard-hours ({shards} shards for the peak, in {regions} regions)",
+             shards * hours, "shard-hours",
              shards * hours * prices.kinesis.shard_hour),
         Line("Kinesis", "PUT payload units", payload_units, "units",
              payload_units / 1e6 * prices.kinesis.put_payload_units_per_million),
@@ -276,7 +279,7 @@ def estimate(stack: StackShape, usage: Usage, prices: Prices) -> Estimate:
         *_storage(usage, stack, prices),
         *_api(usage, stack, prices),
         *_dynamodb(usage, stack, prices),
-        *_events(usage, prices),
+        *_events(usage, stack, prices),
         *_transcoding(usage, stack, prices),
         *_dns(usage, stack, prices),
     ]

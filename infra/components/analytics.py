@@ -14,6 +14,11 @@
 * The Glue table (columns from ``flixstack.events.lake``) uses Athena partition projection,
   so new hours are queryable without a crawler; an Athena workgroup with enforced settings
   keeps query results encrypted in the lake and caps the bytes a query may scan.
+
+The consumer and the delivery are made by functions (``events_consumer``, ``lake_delivery``)
+that ``regional_events`` also makes each secondary region's with: those read the region's
+stream, and its delivery converts with this component's Glue table, whose lake S3 fills
+with every region's events.
 """
 
 from __future__ import annotations
@@ -121,6 +126,15 @@ def lake_error_prefix(keys: Sequence[lake.Column] = lake.PARTITION_KEYS) -> str:
     return f"{spec.LAKE_ERRORS_PREFIX}!{{firehose:error-output-type}}/{hour}"
 
 
+def lake_delivery_name(naming: spec.Naming, region: str | None = None) -> str:
+    """The Firehose delivery stream's name: ``flixstack-prod-events-lake``, and with
+    ``region`` a secondary region's, ``flixstack-prod-events-lake-us-west-2``. Firehose
+    starts each object's name with it, so the objects every region's delivery writes into
+    the one lake (replicated under the same partition folders) never collide."""
+    name = f"{naming.prefix}-{spec.EVENTS.logical}-lake"
+    return f"{name}-{region}" if region else name
+
+
 def events_location(bucket: str) -> str:
     return f"s3://{bucket}/{spec.LAKE_EVENTS_PREFIX}"
 
@@ -146,6 +160,228 @@ def table_parameters(
         },
         "storage.location.template": events_location(bucket) + template,
     }
+
+
+@dataclass(frozen=True)
+class ConsumerArgs:
+    """What one region's events consumer is made of: the primary's (``Analytics``) and each
+    secondary region's (``regional_events``), which differ in nothing but these."""
+
+    naming: spec.Naming
+    code: pulumi.Archive
+    layer_arn: pulumi.Input[str]
+    architecture: str
+    environment: Mapping[str, pulumi.Input[str]]
+    stream_arn: pulumi.Input[str]
+    """The ``spec.EVENTS`` stream it reads."""
+    table_arns: Mapping[str, pulumi.Input[str]]
+    """The tables it calls, in its region (a global table's replica outside the primary)."""
+    artifacts_bucket_arn: pulumi.Input[str]
+    """The artifacts bucket it reads catalog snapshots from: its region's copy
+    (``flixstack.aws.artifacts``)."""
+    dead_letter_arn: pulumi.Input[str]
+    """The ``spec.EVENTS_DLQ`` queue of its region."""
+    log_retention_days: int
+
+
+def events_consumer(
+    name: str, args: ConsumerArgs, *, opts: pulumi.ResourceOptions
+) -> PythonFunction:
+    """The consumer Lambda (``<name>-function``) and the event source mapping that feeds it
+    the stream (``<name>-source``), as the module's docstring describes. ``opts`` says
+    whose children they are and, outside the primary, with which region's provider."""
+
+    def policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+        return pulumi.Output.all(
+            stream=args.stream_arn,
+            analytics=args.table_arns[spec.ANALYTICS.logical],
+            viewers=args.table_arns[spec.VIEWERS.logical],
+            catalog=args.table_arns[spec.CATALOG.logical],
+            artifacts=args.artifacts_bucket_arn,
+            dead_letter=args.dead_letter_arn,
+            logs=log_group_arn,
+        ).apply(
+            lambda v: policies.events_consumer_policy(
+                stream_arn=v["stream"],
+                analytics_table_arn=v["analytics"],
+                viewers_table_arn=v["viewers"],
+                catalog_table_arn=v["catalog"],
+                artifacts_bucket_arn=v["artifacts"],
+                dead_letter_arn=v["dead_letter"],
+                log_group_arn=v["logs"],
+            )
+        )
+
+    function = PythonFunction(
+        f"{name}-function",
+        PythonFunctionArgs(
+            naming=args.naming,
+            function=f"{spec.EVENTS.logical}-consumer",
+            capability=CAPABILITY,
+            handler=HANDLER,
+            service=SERVICE,
+            code=args.code,
+            layer_arn=args.layer_arn,
+            architecture=args.architecture,
+            policy=policy,
+            environment=dict(args.environment),
+            log_retention_days=args.log_retention_days,
+            reserved_concurrency=RESERVED_CONCURRENCY,
+            memory_mb=MEMORY_MB,
+            timeout_s=TIMEOUT_S,
+        ),
+        opts=opts,
+    )
+    aws.lambda_.EventSourceMapping(
+        f"{name}-source",
+        event_source_arn=args.stream_arn,
+        function_name=function.function_arn,
+        starting_position="LATEST",
+        batch_size=BATCH_SIZE,
+        maximum_batching_window_in_seconds=BATCHING_WINDOW_S,
+        parallelization_factor=PARALLELIZATION_FACTOR,
+        function_response_types=["ReportBatchItemFailures"],
+        bisect_batch_on_function_error=True,
+        maximum_retry_attempts=MAX_RETRY_ATTEMPTS,
+        maximum_record_age_in_seconds=MAX_RECORD_AGE_S,
+        destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+            on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                destination_arn=args.dead_letter_arn
+            )
+        ),
+        tags=tags(args.naming.stage, CAPABILITY),
+        # Lambda checks the role may read the stream when the mapping is created.
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[function.role_policy])
+        ),
+    )
+    return function
+
+
+@dataclass(frozen=True)
+class LakeSchema:
+    """The Glue table whose schema Firehose converts records with: the primary's, in the
+    home region, for every region's delivery stream (one schema, one table to query)."""
+
+    region: str
+    database_name: pulumi.Input[str]
+    database_arn: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    """What one region's Firehose delivery of the events stream to a lake bucket is made of."""
+
+    naming: spec.Naming
+    account_id: pulumi.Input[str]
+    stream_name: str
+    """The delivery stream's name, which Firehose starts every object's name with: each
+    region's must differ, so that objects replicated into one lake never collide."""
+    stream_arn: pulumi.Input[str]
+    """The ``spec.EVENTS`` stream it reads (its region's)."""
+    bucket_arn: pulumi.Input[str]
+    """The lake bucket it writes (its region's)."""
+    schema: LakeSchema
+    log_retention_days: int
+
+
+def lake_delivery(
+    name: str, args: DeliveryArgs, *, opts: pulumi.ResourceOptions
+) -> aws.kinesis.FirehoseDeliveryStream:
+    """The delivery stream (``<name>-delivery``) with its role, log group and log stream
+    (``<name>-delivery-role``, ``-delivery-logs``, ...): reads the stream, converts records
+    to Parquet with the Glue table's schema and writes them under ``lake_prefix()``, the
+    layout the table's partition projection reads."""
+    stage_tags = tags(args.naming.stage, CAPABILITY)
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-delivery-logs",
+        name=f"/aws/kinesisfirehose/{args.stream_name}",
+        retention_in_days=args.log_retention_days,
+        tags=stage_tags,
+        opts=opts,
+    )
+    log_stream = aws.cloudwatch.LogStream(
+        f"{name}-delivery-log-stream",
+        name=DELIVERY_LOG_STREAM,
+        log_group_name=log_group.name,
+        opts=opts,
+    )
+    role = aws.iam.Role(
+        f"{name}-delivery-role",
+        assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+            lambda account: policies.assume_role_policy("firehose.amazonaws.com", account)
+        ),
+        tags=stage_tags,
+        opts=opts,
+    )
+    schema = args.schema
+    role_policy = aws.iam.RolePolicy(
+        f"{name}-delivery-role-policy",
+        role=role.id,
+        policy=pulumi.Output.all(
+            stream=args.stream_arn,
+            bucket=args.bucket_arn,
+            account=args.account_id,
+            database=schema.database_arn,
+            table=schema.table_arn,
+            logs=log_group.arn,
+        ).apply(
+            lambda v: policies.lake_delivery_policy(
+                stream_arn=v["stream"],
+                bucket_arn=v["bucket"],
+                glue_catalog_arn=f"arn:aws:glue:{schema.region}:{v['account']}:catalog",
+                glue_database_arn=v["database"],
+                glue_table_arn=v["table"],
+                log_stream_arn=f"{v['logs']}:log-stream:{DELIVERY_LOG_STREAM}",
+            )
+        ),
+        opts=opts,
+    )
+    return aws.kinesis.FirehoseDeliveryStream(
+        f"{name}-delivery",
+        name=args.stream_name,
+        destination="extended_s3",
+        kinesis_source_configuration={
+            "kinesis_stream_arn": args.stream_arn,
+            "role_arn": role.arn,
+        },
+        extended_s3_configuration={
+            "bucket_arn": args.bucket_arn,
+            "role_arn": role.arn,
+            "prefix": lake_prefix(),
+            "error_output_prefix": lake_error_prefix(),
+            "file_extension": LAKE_FILE_EXTENSION,
+            "buffering_size": DELIVERY_BUFFER_MB,
+            "buffering_interval": DELIVERY_BUFFER_S,
+            # Parquet compresses its own pages; Firehose must not compress the file.
+            "compression_format": "UNCOMPRESSED",
+            "cloudwatch_logging_options": {
+                "enabled": True,
+                "log_group_name": log_group.name,
+                "log_stream_name": log_stream.name,
+            },
+            "data_format_conversion_configuration": {
+                "enabled": True,
+                "input_format_configuration": {"deserializer": {"open_x_json_ser_de": {}}},
+                "output_format_configuration": {
+                    "serializer": {"parquet_ser_de": {"compression": PARQUET_COMPRESSION}}
+                },
+                "schema_configuration": {
+                    "catalog_id": args.account_id,
+                    "region": schema.region,
+                    "database_name": schema.database_name,
+                    "table_name": schema.table_name,
+                    "role_arn": role.arn,
+                    "version_id": "LATEST",
+                },
+            },
+        },
+        tags=stage_tags,
+        # Firehose checks its role can read the stream, the schema and the bucket.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role_policy])),
+    )
 
 
 class Analytics(pulumi.ComponentResource):
@@ -182,69 +418,22 @@ class Analytics(pulumi.ComponentResource):
         )
 
     def _consumer(self, name: str, args: AnalyticsArgs) -> PythonFunction:
-        def policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
-            return pulumi.Output.all(
-                stream=args.stream_arn,
-                analytics=args.table_arns[spec.ANALYTICS.logical],
-                viewers=args.table_arns[spec.VIEWERS.logical],
-                catalog=args.table_arns[spec.CATALOG.logical],
-                artifacts=args.bucket_arns[spec.ARTIFACTS.logical],
-                dead_letter=args.dead_letter_arn,
-                logs=log_group_arn,
-            ).apply(
-                lambda v: policies.events_consumer_policy(
-                    stream_arn=v["stream"],
-                    analytics_table_arn=v["analytics"],
-                    viewers_table_arn=v["viewers"],
-                    catalog_table_arn=v["catalog"],
-                    artifacts_bucket_arn=v["artifacts"],
-                    dead_letter_arn=v["dead_letter"],
-                    log_group_arn=v["logs"],
-                )
-            )
-
-        function = PythonFunction(
-            f"{name}-function",
-            PythonFunctionArgs(
+        return events_consumer(
+            name,
+            ConsumerArgs(
                 naming=args.naming,
-                function=f"{spec.EVENTS.logical}-consumer",
-                capability=CAPABILITY,
-                handler=HANDLER,
-                service=SERVICE,
                 code=args.code,
                 layer_arn=args.layer_arn,
                 architecture=args.architecture,
-                policy=policy,
-                environment=dict(args.environment),
+                environment=args.environment,
+                stream_arn=args.stream_arn,
+                table_arns=args.table_arns,
+                artifacts_bucket_arn=args.bucket_arns[spec.ARTIFACTS.logical],
+                dead_letter_arn=args.dead_letter_arn,
                 log_retention_days=args.log_retention_days,
-                reserved_concurrency=RESERVED_CONCURRENCY,
-                memory_mb=MEMORY_MB,
-                timeout_s=TIMEOUT_S,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.lambda_.EventSourceMapping(
-            f"{name}-source",
-            event_source_arn=args.stream_arn,
-            function_name=function.function_arn,
-            starting_position="LATEST",
-            batch_size=BATCH_SIZE,
-            maximum_batching_window_in_seconds=BATCHING_WINDOW_S,
-            parallelization_factor=PARALLELIZATION_FACTOR,
-            function_response_types=["ReportBatchItemFailures"],
-            bisect_batch_on_function_error=True,
-            maximum_retry_attempts=MAX_RETRY_ATTEMPTS,
-            maximum_record_age_in_seconds=MAX_RECORD_AGE_S,
-            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
-                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
-                    destination_arn=args.dead_letter_arn
-                )
-            ),
-            tags=tags(args.naming.stage, CAPABILITY),
-            # Lambda checks the role may read the stream when the mapping is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[function.role_policy]),
-        )
-        return function
 
     def _catalog(
         self, name: str, args: AnalyticsArgs
@@ -295,94 +484,24 @@ class Analytics(pulumi.ComponentResource):
         database: aws.glue.CatalogDatabase,
         table: aws.glue.CatalogTable,
     ) -> aws.kinesis.FirehoseDeliveryStream:
-        child = pulumi.ResourceOptions(parent=self)
-        stage_tags = tags(args.naming.stage, CAPABILITY)
-        stream_name = f"{args.naming.prefix}-{spec.EVENTS.logical}-lake"
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-delivery-logs",
-            name=f"/aws/kinesisfirehose/{stream_name}",
-            retention_in_days=args.log_retention_days,
-            tags=stage_tags,
-            opts=child,
-        )
-        log_stream = aws.cloudwatch.LogStream(
-            f"{name}-delivery-log-stream",
-            name=DELIVERY_LOG_STREAM,
-            log_group_name=log_group.name,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-delivery-role",
-            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: policies.assume_role_policy("firehose.amazonaws.com", account)
+        return lake_delivery(
+            name,
+            DeliveryArgs(
+                naming=args.naming,
+                account_id=args.account_id,
+                stream_name=lake_delivery_name(args.naming),
+                stream_arn=args.stream_arn,
+                bucket_arn=args.bucket_arns[spec.LAKE.logical],
+                schema=LakeSchema(
+                    region=args.region,
+                    database_name=database.name,
+                    database_arn=database.arn,
+                    table_name=table.name,
+                    table_arn=table.arn,
+                ),
+                log_retention_days=args.log_retention_days,
             ),
-            tags=stage_tags,
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-delivery-role-policy",
-            role=role.id,
-            policy=pulumi.Output.all(
-                stream=args.stream_arn,
-                bucket=args.bucket_arns[spec.LAKE.logical],
-                account=args.account_id,
-                database=database.arn,
-                table=table.arn,
-                logs=log_group.arn,
-            ).apply(
-                lambda v: policies.lake_delivery_policy(
-                    stream_arn=v["stream"],
-                    bucket_arn=v["bucket"],
-                    glue_catalog_arn=f"arn:aws:glue:{args.region}:{v['account']}:catalog",
-                    glue_database_arn=v["database"],
-                    glue_table_arn=v["table"],
-                    log_stream_arn=f"{v['logs']}:log-stream:{DELIVERY_LOG_STREAM}",
-                )
-            ),
-            opts=child,
-        )
-        return aws.kinesis.FirehoseDeliveryStream(
-            f"{name}-delivery",
-            name=stream_name,
-            destination="extended_s3",
-            kinesis_source_configuration={
-                "kinesis_stream_arn": args.stream_arn,
-                "role_arn": role.arn,
-            },
-            extended_s3_configuration={
-                "bucket_arn": args.bucket_arns[spec.LAKE.logical],
-                "role_arn": role.arn,
-                "prefix": lake_prefix(),
-                "error_output_prefix": lake_error_prefix(),
-                "file_extension": LAKE_FILE_EXTENSION,
-                "buffering_size": DELIVERY_BUFFER_MB,
-                "buffering_interval": DELIVERY_BUFFER_S,
-                # Parquet compresses its own pages; Firehose must not compress the file.
-                "compression_format": "UNCOMPRESSED",
-                "cloudwatch_logging_options": {
-                    "enabled": True,
-                    "log_group_name": log_group.name,
-                    "log_stream_name": log_stream.name,
-                },
-                "data_format_conversion_configuration": {
-                    "enabled": True,
-                    "input_format_configuration": {"deserializer": {"open_x_json_ser_de": {}}},
-                    "output_format_configuration": {
-                        "serializer": {"parquet_ser_de": {"compression": PARQUET_COMPRESSION}}
-                    },
-                    "schema_configuration": {
-                        "catalog_id": args.account_id,
-                        "region": args.region,
-                        "database_name": database.name,
-                        "table_name": table.name,
-                        "role_arn": role.arn,
-                        "version_id": "LATEST",
-                    },
-                },
-            },
-            tags=stage_tags,
-            # Firehose checks its role can read the stream, the schema and the bucket.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _workgroup(self, name: str, args: AnalyticsArgs) -> aws.athena.Workgroup:

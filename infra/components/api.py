@@ -7,7 +7,7 @@ search, media, health) is public and reaches the Lambda through ``$default``."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -56,7 +56,9 @@ class ApiArgs:
     layer_arn: pulumi.Input[str]
     environment: Mapping[str, pulumi.Input[str]]
     table_arns: Mapping[str, pulumi.Input[str]]
+    """The tables in the API's region (the primary's, or their replicas there)."""
     bucket_arns: Mapping[str, pulumi.Input[str]]
+    """The stack's buckets (in the primary region): the API reads and writes them."""
     queue_arns: Mapping[str, pulumi.Input[str]]
     """Every queue (``/health`` describes them); the API sends to the prewarm queue only."""
     stream_arns: Mapping[str, pulumi.Input[str]]
@@ -66,8 +68,10 @@ class ApiArgs:
     client_ids: pulumi.Input[Sequence[str]]
     """The app clients whose access tokens the authorizer accepts (their ``client_id``)."""
     kms_key_arns: Mapping[str, pulumi.Input[str]]
+    """Keys the API uses (the media key, in its region), by the spec's logical name."""
     secret_arns: Mapping[str, pulumi.Input[str]]
-    """Secrets the API reads (the CDN signing key), by the spec's logical name."""
+    """Secrets the API reads (the CDN signing key, in its region), by the spec's logical
+    name."""
     log_retention_days: int
     throttle_rate: float
     throttle_burst: int
@@ -77,6 +81,9 @@ class ApiArgs:
     cors_origins: Sequence[pulumi.Input[str]] = ()
     """Origins whose pages call the API (the web app's): CORS with credentials, which the
     playback grant's signed cookies need. Empty: no CORS (only same-origin pages)."""
+    bucket_copy_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The copies in the API's region of the buckets in every region (a secondary
+    region's, ``Storage.bucket_copy_arns``), which it reads; empty in the primary."""
 
 
 class Api(pulumi.ComponentResource):
@@ -102,6 +109,7 @@ class Api(pulumi.ComponentResource):
                 ],
                 content_keys=args.table_arns[spec.CONTENT_KEYS.logical],
                 buckets=list(args.bucket_arns.values()),
+                copies=list(args.bucket_copy_arns.values()),
                 queues=list(args.queue_arns.values()),
                 prewarm=args.queue_arns[spec.PREWARM.logical],
                 streams=list(args.stream_arns.values()),
@@ -114,6 +122,7 @@ class Api(pulumi.ComponentResource):
                     table_arns=v["tables"],
                     content_keys_table_arn=v["content_keys"],
                     bucket_arns=v["buckets"],
+                    bucket_copy_arns=v["copies"],
                     queue_arns=v["queues"],
                     stream_arns=v["streams"],
                     user_pool_arns=[v["pool"]],

@@ -11,7 +11,9 @@ web app's pages fetch media with their cookies. Access logs go to the logs bucke
 
 The private half of the signing key is kept in Secrets Manager
 (``naming.secret(spec.CDN_SIGNING)``) as ``{"key_pair_id": ..., "private_key": <PEM>}``,
-the shape ``flixstack.playback.signing.SigningKey.from_secret`` reads.
+the shape ``flixstack.playback.signing.SigningKey.from_secret`` reads. On a multi-region
+stack the secret has a replica in every other region, which Secrets Manager keeps in sync,
+so the API there signs cookies while the primary region is down.
 
 Only this component knows the distributions, so it also writes the policies that let
 exactly them read the media buckets and decrypt with the media keys (``storage`` leaves
@@ -24,6 +26,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import pulumi
@@ -33,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flixstack import spec
 from infra import policies
-from infra.components import tags
+from infra.components import Region, tags
 from infra.components.storage import MediaCopy
 
 TYPE = "flixstack:index:Cdn"
@@ -131,6 +134,8 @@ class GeoRestriction:
 class CdnArgs:
     naming: spec.Naming
     account_id: pulumi.Input[str]
+    region: str
+    """The stack's region (the default provider's), where the signing secret is."""
     distributions: Sequence[CdnDistribution]
     media: MediaCopy
     media_replica: MediaCopy | None
@@ -152,6 +157,8 @@ class CdnArgs:
     force_destroy: bool = False
     """Ephemeral stacks delete the signing secret at once, so a new stack can reuse its
     name; others keep it recoverable for ``SECRET_RECOVERY_DAYS``."""
+    secondaries: Sequence[Region] = ()
+    """The stack's other regions: the signing secret has a replica in each."""
 
     def __post_init__(self) -> None:
         names = [d.name for d in self.distributions]
@@ -265,6 +272,9 @@ class Cdn(pulumi.ComponentResource):
     """The public key's id: the ``CloudFront-Key-Pair-Id`` cookie's value."""
     key_group_id: pulumi.Output[str]
     signing_secret_arn: pulumi.Output[str]
+    """The signing secret in the stack's region."""
+    signing_secret_arns: dict[str, pulumi.Output[str]]
+    """The signing secret in each region (the primary and its replicas), by region."""
     cdns: pulumi.Output[list[dict[str, Any]]]
     """The distributions as ``FLIXSTACK_CDNS`` entries, in configuration order."""
     media_base_url: pulumi.Output[str]
@@ -298,6 +308,13 @@ class Cdn(pulumi.ComponentResource):
             name=args.naming.secret(spec.CDN_SIGNING),
             description=spec.CDN_SIGNING.purpose,
             recovery_window_in_days=0 if args.force_destroy else SECRET_RECOVERY_DAYS,
+            # Under the AWS managed key (aws/secretsmanager), which every region has: a
+            # replica needs no key of the stack's.
+            replicas=[
+                aws.secretsmanager.SecretReplicaArgs(region=region.name)
+                for region in args.secondaries
+            ]
+            or None,
             tags=tags(stage, CAPABILITY),
             opts=child,
         )
@@ -460,6 +477,14 @@ class Cdn(pulumi.ComponentResource):
         self.key_pair_id = public_key.id
         self.key_group_id = key_group.id
         self.signing_secret_arn = secret.arn
+        # A replica's ARN is the primary's in its region (the provider does not report it).
+        self.signing_secret_arns = {
+            args.region: secret.arn,
+            **{
+                region.name: secret.arn.apply(partial(policies.arn_in_region, region=region.name))
+                for region in args.secondaries
+            },
+        }
         self.cdns = pulumi.Output.all(*self.domain_names.values()).apply(
             lambda domains: [
                 endpoint(d, domain) for d, domain in zip(args.distributions, domains, strict=True)
@@ -477,6 +502,7 @@ class Cdn(pulumi.ComponentResource):
                 "key_pair_id": self.key_pair_id,
                 "key_group_id": self.key_group_id,
                 "signing_secret_arn": self.signing_secret_arn,
+                "signing_secret_arns": self.signing_secret_arns,
                 "cdns": self.cdns,
                 "media_base_url": self.media_base_url,
             }

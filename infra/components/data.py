@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws as aws
@@ -56,7 +57,10 @@ def _key_schema(
 class Data(pulumi.ComponentResource):
     table_names: dict[str, pulumi.Output[str]]
     table_arns: dict[str, pulumi.Output[str]]
-    """In the primary region, which every function of the stack calls."""
+    """In the primary region (``table_arns_by_region`` has every region's)."""
+    table_arns_by_region: dict[str, dict[str, pulumi.Output[str]]]
+    """Each region's tables (the primary's, else its replicas), by region, then logical
+    name: a replica's ARN is its table's in the replica's region."""
     stream_arns: dict[str, pulumi.Output[str]]
     key_arns: dict[str, pulumi.Output[str]]
     """The tables' KMS key in each region (the primary's and each replica's), by region."""
@@ -75,6 +79,16 @@ class Data(pulumi.ComponentResource):
         tables = {t.logical: self._table(name, t, args, primary, secondaries) for t in spec.TABLES}
         self.table_names = {k: t.name for k, t in tables.items()}
         self.table_arns = {k: t.arn for k, t in tables.items()}
+        self.table_arns_by_region = {
+            primary.name: self.table_arns,
+            **{
+                region.name: {
+                    k: arn.apply(partial(policies.arn_in_region, region=region.name))
+                    for k, arn in self.table_arns.items()
+                }
+                for region in secondaries
+            },
+        }
         self.stream_arns = {
             t.logical: tables[t.logical].stream_arn for t in spec.TABLES if t.stream is not None
         }
@@ -82,6 +96,7 @@ class Data(pulumi.ComponentResource):
             {
                 "table_names": self.table_names,
                 "table_arns": self.table_arns,
+                "table_arns_by_region": self.table_arns_by_region,
                 "stream_arns": self.stream_arns,
                 "key_arns": self.key_arns,
             }

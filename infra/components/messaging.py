@@ -5,7 +5,12 @@ Kinesis event stream, all declared in the spec.
 A queue without a dead-letter queue of its own is where failed work ends: the dead-letter
 queues of the others, and ``spec.EVENTS_DLQ``, which the event consumer and its event
 source mapping send to. Each gets an alarm as soon as it holds a message, notifying
-``alarm_actions`` (the alerting topic)."""
+``alarm_actions`` (the alerting topic).
+
+The primary region's queues and stream are made here; a queue or stream of the spec is
+made by one function (``sqs_queue``, ``sqs_queue_policy``, ``kinesis_stream``), which
+``regional_events`` also makes each secondary region's events stream and dead-letter
+queue with."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from infra import policies
 from infra.components import tags
 
 TYPE = "flixstack:index:Messaging"
+CAPABILITY = "messaging"
 NOTIFIED_EVENTS = ("s3:ObjectCreated:*",)
 
 
@@ -40,6 +46,72 @@ class MessagingArgs:
 def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
     return json.dumps(
         {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}
+    )
+
+
+def sqs_queue(
+    resource_name: str,
+    naming: spec.Naming,
+    queue: spec.QueueSpec,
+    *,
+    redrive_policy: pulumi.Input[str] | None = None,
+    opts: pulumi.ResourceOptions,
+) -> aws.sqs.Queue:
+    """A queue of the spec, encrypted at rest: the primary's, and the copies every region
+    of a stack has of a ``spec.QueueSpec.every_region`` queue (``regional_events``), so the
+    copies cannot drift from the primary's settings."""
+    return aws.sqs.Queue(
+        resource_name,
+        name=naming.queue(queue),
+        visibility_timeout_seconds=queue.visibility_timeout_s,
+        message_retention_seconds=queue.retention_s,
+        sqs_managed_sse_enabled=True,
+        redrive_policy=redrive_policy,
+        tags=tags(naming.stage, CAPABILITY, {"purpose": queue.purpose}),
+        opts=opts,
+    )
+
+
+def sqs_queue_policy(
+    resource_name: str,
+    queue: aws.sqs.Queue,
+    account_id: pulumi.Input[str],
+    notifying_bucket_arns: Sequence[pulumi.Input[str]] = (),
+    *,
+    opts: pulumi.ResourceOptions,
+) -> aws.sqs.QueuePolicy:
+    """The queue's policy (a queue has one): TLS only, and S3 may send to it from exactly
+    ``notifying_bucket_arns`` (``policies.queue_policy``)."""
+    return aws.sqs.QueuePolicy(
+        resource_name,
+        queue_url=queue.url,
+        policy=pulumi.Output.all(
+            queue=queue.arn, buckets=list(notifying_bucket_arns), account=account_id
+        ).apply(lambda v: policies.queue_policy(v["queue"], v["buckets"], v["account"])),
+        opts=opts,
+    )
+
+
+def kinesis_stream(
+    resource_name: str,
+    naming: spec.Naming,
+    stream: spec.StreamSpec,
+    *,
+    opts: pulumi.ResourceOptions,
+) -> aws.kinesis.Stream:
+    """A stream of the spec: provisioned shards, its retention, encrypted with AWS's key for
+    Kinesis. The primary's and each secondary region's events stream (``regional_events``)
+    are made here, so every region's stream takes the same load for the same money."""
+    return aws.kinesis.Stream(
+        resource_name,
+        name=naming.stream(stream),
+        shard_count=stream.shards,
+        retention_period=stream.retention_hours,
+        encryption_type="KMS",
+        kms_key_id="alias/aws/kinesis",
+        stream_mode_details=aws.kinesis.StreamStreamModeDetailsArgs(stream_mode="PROVISIONED"),
+        tags=tags(naming.stage, CAPABILITY, {"purpose": stream.purpose}),
+        opts=opts,
     )
 
 
@@ -101,7 +173,6 @@ class Messaging(pulumi.ComponentResource):
         self, name: str, args: MessagingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        stage = args.naming.stage
         child = pulumi.ResourceOptions(parent=self)
         queues: dict[str, aws.sqs.Queue] = {}
         for queue in spec.QUEUES:  # dead-letter queues are declared before their sources
@@ -112,15 +183,8 @@ class Messaging(pulumi.ComponentResource):
                 if queue.dead_letter is not None
                 else None
             )
-            queues[queue.logical] = aws.sqs.Queue(
-                f"{name}-{queue.logical}",
-                name=args.naming.queue(queue),
-                visibility_timeout_seconds=queue.visibility_timeout_s,
-                message_retention_seconds=queue.retention_s,
-                sqs_managed_sse_enabled=True,
-                redrive_policy=redrive,
-                tags=tags(stage, "messaging", {"purpose": queue.purpose}),
-                opts=child,
+            queues[queue.logical] = sqs_queue(
+                f"{name}-{queue.logical}", args.naming, queue, redrive_policy=redrive, opts=child
             )
             if queue.dead_letter is None:  # where failures end: someone must look
                 not_empty_alarm(
@@ -129,25 +193,13 @@ class Messaging(pulumi.ComponentResource):
                     queue,
                     queues[queue.logical].name,
                     args.alarm_actions,
-                    capability="messaging",
+                    capability=CAPABILITY,
                     opts=child,
                 )
         queue_policies = self._queue_policies(name, args, queues)
         self._notifications(name, args, queues, queue_policies)
         streams = {
-            s.logical: aws.kinesis.Stream(
-                f"{name}-{s.logical}",
-                name=args.naming.stream(s),
-                shard_count=s.shards,
-                retention_period=s.retention_hours,
-                encryption_type="KMS",
-                kms_key_id="alias/aws/kinesis",
-                stream_mode_details=aws.kinesis.StreamStreamModeDetailsArgs(
-                    stream_mode="PROVISIONED"
-                ),
-                tags=tags(stage, "messaging", {"purpose": s.purpose}),
-                opts=child,
-            )
+            s.logical: kinesis_stream(f"{name}-{s.logical}", args.naming, s, opts=child)
             for s in spec.STREAMS
         }
         self.queue_names = {k: q.name for k, q in queues.items()}
@@ -172,14 +224,11 @@ class Messaging(pulumi.ComponentResource):
         the spec's notifications target, from exactly those buckets."""
         sources = notifications_by("queue")
         return {
-            logical: aws.sqs.QueuePolicy(
+            logical: sqs_queue_policy(
                 f"{name}-{logical}-policy",
-                queue_url=queue.url,
-                policy=pulumi.Output.all(
-                    queue=queue.arn,
-                    buckets=[args.bucket_arns[n.bucket.logical] for n in sources.get(logical, [])],
-                    account=args.account_id,
-                ).apply(lambda v: policies.queue_policy(v["queue"], v["buckets"], v["account"])),
+                queue,
+                args.account_id,
+                [args.bucket_arns[n.bucket.logical] for n in sources.get(logical, [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for logical, queue in queues.items()

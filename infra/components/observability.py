@@ -2,7 +2,8 @@
 
 Alarms (each also notifies when it recovers):
 
-* API: the HTTP API's 5xx share of requests, and its p99 latency;
+* API: the HTTP API's 5xx share of requests, and its p99 latency, in every region of the
+  stack (CloudWatch alarms are regional: each region's are made there and notify its topic);
 * transcoding: the share of started worker tasks that failed (retried or dead-lettered),
   from the dispatcher's own metrics (``flixstack.media.dispatch``);
 * quality of experience, per CDN: startup time p95 and the rebuffer ratio, from the event
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -29,8 +30,9 @@ import pulumi
 import pulumi_aws as aws
 
 from flixstack import spec
-from infra.components import tags
+from infra.components import Region, tags
 from infra.components.alerting import CLOUDFRONT_REGION
+from infra.components.api_domain import RegionalApi
 from infra.components.transcoding import DISPATCH_SERVICE
 
 TYPE = "flixstack:index:Observability"
@@ -119,6 +121,17 @@ class ObservabilityArgs:
     distribution_ids: Mapping[str, pulumi.Input[str]]
     """CloudFront distribution ids by CDN name: the ``cdn`` dimension of the QoE metrics."""
     api_latency_p99_ms: float
+    secondary_apis: Sequence[RegionalApi] = ()
+    """The API in each other region of the stack (``api_id`` is the primary's)."""
+    alarm_topic_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The alarm topic in each of those regions, by region (``Alerting.topic_arns``)."""
+
+    def __post_init__(self) -> None:
+        missing = [
+            a.region.name for a in self.secondary_apis if a.region.name not in self.alarm_topic_arns
+        ]
+        if missing:
+            raise ValueError(f"the APIs in {missing} need an alarm topic in their region")
 
 
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], **options: Any) -> list[Any]:
@@ -325,32 +338,9 @@ class Observability(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         self.alarm_names = {}
         alarm = partial(self._alarm, name, args)
-        api = {"ApiId": args.api_id}
-        alarm(
-            "api-5xx",
-            f"More than {API_5XX_PERCENT:g}% of API requests fail with 5xx",
-            threshold=API_5XX_PERCENT,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            metric_queries=[
-                _query("errors", API_NAMESPACE, API_5XX, api, period=MINUTE),
-                _query("requests", API_NAMESPACE, API_REQUESTS, api, period=MINUTE),
-                _expression(
-                    "rate", api_error_rate_expression("errors", "requests"), "5xx % of requests"
-                ),
-            ],
-        )
-        alarm(
-            "api-latency-p99",
-            f"API p99 latency above {args.api_latency_p99_ms:g} ms",
-            threshold=args.api_latency_p99_ms,
-            evaluation_periods=3,
-            namespace=API_NAMESPACE,
-            metric_name=API_LATENCY,
-            dimensions=api,
-            extended_statistic="p99",
-            period=QOE_PERIOD_S,
-        )
+        self._api_alarms(alarm, args, args.api_id)
+        for regional in args.secondary_apis:
+            self._api_alarms(alarm, args, regional.api_id, regional.region)
         dispatch = {SERVICE_DIMENSION: DISPATCH_SERVICE}
         ns = spec.METRICS_NAMESPACE
         alarm(
@@ -426,6 +416,46 @@ class Observability(pulumi.ComponentResource):
         )
 
     @staticmethod
+    def _api_alarms(
+        alarm: Callable[..., None],
+        args: ObservabilityArgs,
+        api_id: pulumi.Input[str],
+        region: Region | None = None,
+    ) -> None:
+        """The 5xx share and p99 latency alarms of one region's API (the primary's: None),
+        whose roles and names end with the region outside the primary."""
+        api = {"ApiId": api_id}
+        suffix = f"-{region.name}" if region else ""
+        where = f" in {region.name}" if region else ""
+        alarm(
+            f"api-5xx{suffix}",
+            f"More than {API_5XX_PERCENT:g}% of API requests{where} fail with 5xx",
+            region=region,
+            threshold=API_5XX_PERCENT,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            metric_queries=[
+                _query("errors", API_NAMESPACE, API_5XX, api, period=MINUTE),
+                _query("requests", API_NAMESPACE, API_REQUESTS, api, period=MINUTE),
+                _expression(
+                    "rate", api_error_rate_expression("errors", "requests"), "5xx % of requests"
+                ),
+            ],
+        )
+        alarm(
+            f"api-latency-p99{suffix}",
+            f"API p99 latency{where} above {args.api_latency_p99_ms:g} ms",
+            region=region,
+            threshold=args.api_latency_p99_ms,
+            evaluation_periods=3,
+            namespace=API_NAMESPACE,
+            metric_name=API_LATENCY,
+            dimensions=api,
+            extended_statistic="p99",
+            period=QOE_PERIOD_S,
+        )
+
+    @staticmethod
     def _qoe_alarms(alarm: Callable[..., None], cdn: str) -> None:
         ns = spec.METRICS_NAMESPACE
         dimensions = {SERVICE_DIMENSION: spec.EVENTS_SERVICE, spec.CDN_DIMENSION: cdn}
@@ -460,13 +490,21 @@ class Observability(pulumi.ComponentResource):
         description: str,
         *,
         cloudfront: bool = False,
+        region: Region | None = None,
         **metric: Any,
     ) -> None:
-        """One alarm above ``threshold`` that notifies the alarm topic (of us-east-1 for
-        CloudFront's metrics) when it fires and when it recovers. Missing data (no traffic)
-        is not a breach."""
+        """One alarm above ``threshold`` that notifies the alarm topic of its region when it
+        fires and when it recovers: the stack's, us-east-1 for CloudFront's metrics, or a
+        secondary ``region``'s, where it is made with that region's provider. Missing data
+        (no traffic) is not a breach."""
         elsewhere = cloudfront and args.region != CLOUDFRONT_REGION
-        topic = args.cloudfront_alarm_topic_arn if cloudfront else args.alarm_topic_arn
+        topic = (
+            args.alarm_topic_arns[region.name]
+            if region
+            else args.cloudfront_alarm_topic_arn
+            if cloudfront
+            else args.alarm_topic_arn
+        )
         alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-{role}",
             name=f"{args.naming.prefix}-{role}",
@@ -477,7 +515,7 @@ class Observability(pulumi.ComponentResource):
             ok_actions=[topic],
             region=CLOUDFRONT_REGION if elsewhere else None,
             tags=tags(args.naming.stage, CAPABILITY),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=region.provider if region else None),
             **metric,
         )
         self.alarm_names[role] = alarm.name

@@ -32,6 +32,7 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 KMS_KEY = "aws:kms/key:Key"
+KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
@@ -337,8 +338,34 @@ def cloudfront_https_only(resources: Sequence[Resource]) -> list[str]:
 
 
 # --- encryption at rest beyond S3 -----------------------------------------------------------
-def encrypted_at_rest(resources: Sequence[Resource]) -> list[str]:
+def _replica_keys_rotating(resources: Sequence[Resource]) -> list[str]:
+    """A replica key has no rotation of its own: it rotates with its primary, which must be
+    a key of the stack (whose rotation the rule checks). Keys are matched by ARN, which is
+    known once they exist: before (a preview), replicas are checked at deployment."""
+    keys = {
+        k.props["arn"]: k for k in _of(resources, KMS_KEY) if isinstance(k.props.get("arn"), str)
+    }
     problems = []
+    for replica in _of(resources, KMS_REPLICA_KEY):
+        primary_arn = replica.props.get("primaryKeyArn")
+        if not keys or not isinstance(primary_arn, str):
+            continue
+        primary = keys.get(primary_arn)
+        if primary is None:
+            problems.append(
+                f"KMS replica key {replica.name} replicates {primary_arn}, a key outside the "
+                "stack whose rotation it cannot check"
+            )
+        elif not primary.props.get("enableKeyRotation"):
+            problems.append(
+                f"KMS replica key {replica.name} replicates key {primary.name}, which does "
+                "not rotate"
+            )
+    return problems
+
+
+def encrypted_at_rest(resources: Sequence[Resource]) -> list[str]:
+    problems = _replica_keys_rotating(resources)
     for table in _of(resources, TABLE):
         if not (table.props.get("serverSideEncryption") or {}).get("enabled"):
             problems.append(f"table {table.name} does not declare server-side encryption")
@@ -606,7 +633,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "encrypted-at-rest",
-        "Tables, queues, streams and topics are encrypted at rest; keys rotate.",
+        "Tables, queues, streams and topics are encrypted at rest; keys (replicas with their "
+        "primary) rotate.",
         encrypted_at_rest,
     ),
     Rule(

@@ -106,6 +106,9 @@ class GraphMocks(pulumi.runtime.Mocks):
             outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:kms/key:Key":
             outputs["keyId"] = f"{name}-key-id"
+        elif args.typ == "aws:kms/replicaKey:ReplicaKey":
+            # a replica has its primary's key id (mrk-...); the mocks keep them apart
+            outputs["keyId"] = f"{name}-key-id"
         elif args.typ == "aws:lambda/function:Function":
             outputs["invokeArn"] = (
                 f"arn:aws:apigateway:{region}:lambda:path/functions/{outputs['arn']}/invocations"

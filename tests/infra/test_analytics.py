@@ -151,18 +151,23 @@ def test_the_event_source_may_use_what_the_role_grants(graph: Graph) -> None:
 
 
 def test_the_events_dead_letter_queue_is_alarmed_like_every_other(graph: Graph) -> None:
+    """The home region's (test_regional_events.py: each other region's its own)."""
     (alarm,) = [
         a
         for a in graph.of(rules.ALARM)
         if (a.props.get("dimensions") or {}).get("QueueName")
         == naming(graph).queue(spec.EVENTS_DLQ)
+        and graph.regions[a.name] == REGION
     ]
     assert alarm.props["metricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm.props["threshold"] == 0
     assert alarm.props["alarmActions"]
     # retained long enough to replay: the stream keeps its records a day
     (queue,) = [
-        q for q in graph.of(rules.QUEUE) if q.props["name"] == naming(graph).queue(spec.EVENTS_DLQ)
+        q
+        for q in graph.of(rules.QUEUE)
+        if q.props["name"] == naming(graph).queue(spec.EVENTS_DLQ)
+        and graph.regions[q.name] == REGION
     ]
     assert queue.props["messageRetentionSeconds"] == spec.EVENTS_DLQ.retention_s
 

@@ -20,7 +20,7 @@ from flixstack.playback.signing import SigningKey
 from flixstack.settings import Settings
 from infra import outputs
 from infra.components import cdn
-from infra.components.storage import REPLICATION_RULE, Storage, replica_bucket_name
+from infra.components.storage import REPLICATION_RULE, Storage
 from infra.policy import rules
 from infra.policy.rules import Resource
 from tests.infra.conftest import shared_graph
@@ -144,7 +144,7 @@ def test_every_origin_is_a_media_bucket_reached_through_origin_access_control(
     assert access["signingBehavior"] == "always"
     assert access["signingProtocol"] == "sigv4"
     media_buckets = {naming.bucket(spec.MEDIA)} | {
-        replica_bucket_name(naming, spec.MEDIA, p.props["region"]) for p in graph.of(PROVIDER)
+        naming.bucket(spec.MEDIA, p.props["region"]) for p in graph.of(PROVIDER)
     }
     for props in _distributions(graph).values():
         for origin in props["origins"]:
@@ -169,7 +169,7 @@ def test_single_region_stacks_serve_the_primary_without_failover(graph: Graph) -
 
 def test_multi_region_distributions_fail_over_to_the_replica(prod: Graph) -> None:
     naming = _naming(prod)
-    replica = replica_bucket_name(naming, spec.MEDIA, REPLICA_REGION)
+    replica = naming.bucket(spec.MEDIA, REPLICA_REGION)
     for props in _distributions(prod).values():
         origins = {o["originId"]: o for o in props["origins"]}
         assert origins["media-replica"]["domainName"] == (
@@ -425,21 +425,17 @@ def test_the_cdn_takes_over_the_media_policy_storage_wrote_before(
 def test_media_replicates_to_a_bucket_and_key_of_the_second_region(prod: Graph) -> None:
     naming = _naming(prod)
     media = naming.bucket(spec.MEDIA)
-    replica = replica_bucket_name(naming, spec.MEDIA, REPLICA_REGION)
+    replica = naming.bucket(spec.MEDIA, REPLICA_REGION)
     # the replica's bucket, key and bucket settings are made with the second region's provider
-    for resource in (
-        "storage-media-replica",
-        "storage-media-replica-key",
-        "cdn-media-replica-policy",
-    ):
+    replica_key_name = f"storage-media-key-{REPLICA_REGION}"
+    for resource in ("storage-media-replica", replica_key_name, "cdn-media-replica-policy"):
         assert prod.regions[resource] == REPLICA_REGION
     assert prod.regions["storage-media"] == REGION
-    replica_key = prod.named("storage-media-replica-key")
-    assert replica_key.props["enableKeyRotation"] is True
-    replica_key_arn = f"arn:aws:kms:{REPLICA_REGION}:{ACCOUNT}:storage-media-replica-key"
-    assert prod.named("storage-media-replica-key-alias").props["name"] == naming.key_alias(
-        spec.MEDIA_KEY
-    )
+    # the replica is encrypted with the media key's replica in its region
+    replica_key = prod.named(replica_key_name)
+    assert replica_key.props["primaryKeyArn"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:storage-media-key"
+    replica_key_arn = f"arn:aws:kms:{REPLICA_REGION}:{ACCOUNT}:{replica_key_name}"
+    assert prod.named(f"{replica_key_name}-alias").props["name"] == naming.key_alias(spec.MEDIA_KEY)
     sse = prod.named("storage-media-replica-encryption").props["rules"][0]
     assert sse["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == replica_key_arn
     versioned = {
@@ -447,7 +443,7 @@ def test_media_replicates_to_a_bucket_and_key_of_the_second_region(prod: Graph) 
     }
     assert versioned[media] == versioned[replica] == "Enabled"
 
-    config = _one(prod, REPLICATION)
+    config = prod.named("storage-media-replication").props
     assert config["bucket"] == media
     assert config["role"] == f"arn:aws:iam::{ACCOUNT}:role/storage-replication-role"
     (rule,) = config["rules"]
@@ -534,8 +530,8 @@ def test_cdn_outputs_are_exported(prod: Graph) -> None:
     assert resolve(prod.outputs[outputs.CDN_SIGNING_SECRET_ARN]).startswith(
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{naming.secret(spec.CDN_SIGNING)}"
     )
-    assert resolve(prod.outputs[outputs.MEDIA_REPLICA_BUCKET]) == replica_bucket_name(
-        naming, spec.MEDIA, REPLICA_REGION
+    assert resolve(prod.outputs[outputs.MEDIA_REPLICA_BUCKET]) == naming.bucket(
+        spec.MEDIA, REPLICA_REGION
     )
 
 

@@ -226,14 +226,21 @@ def test_the_deployed_dashboard_watches_this_stack_s_resources(stack: str, graph
 def test_every_alarm_notifies_the_encrypted_alarm_topic_when_it_fires_and_clears(
     graph: Graph,
 ) -> None:
-    (topic,) = graph.of(TOPIC)  # us-east-1 stacks need no second topic for CloudFront
-    assert topic.props["name"] == f"{naming(graph).prefix}-alarms"
-    assert topic.props["kmsMasterKeyId"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:alerting-key"
+    # one topic a region of the stack (us-east-1 stacks need no other for CloudFront), each
+    # encrypted with a key of its region
+    topics = {graph.regions[t.name]: t for t in graph.of(TOPIC)}
+    assert set(topics) == set(resolve(graph.outputs[outputs.REGIONS]))
+    for region, topic in topics.items():
+        assert topic.props["name"] == f"{naming(graph).prefix}-alarms"
+        key = "alerting-key" if region == REGION else f"alerting-{region}-key"
+        assert topic.props["kmsMasterKeyId"] == f"arn:aws:kms:{region}:{ACCOUNT}:{key}"
     alarms = graph.of(rules.ALARM)
     assert alarms
     for alarm in alarms:
-        assert alarm.props["alarmActions"] == [_topic_arn(graph)], alarm.name
-        assert alarm.props["okActions"] == [_topic_arn(graph)], alarm.name
+        # an alarm notifies a topic of its own region only
+        topic = _topic_arn(graph, graph.regions[alarm.name])
+        assert alarm.props["alarmActions"] == [topic], alarm.name
+        assert alarm.props["okActions"] == [topic], alarm.name
         # traffic metrics: no data is no traffic, not a breach; a health check reports every
         # minute, so one that reports nothing is not a pass (api_domain.py)
         health = alarm.props.get("namespace") == "AWS/Route53"
@@ -312,8 +319,11 @@ def test_each_capability_and_cdn_has_its_alarms(stack: str, graph: Graph) -> Non
             f"{prefix}-cdn-5xx-{cdn}",
         }
     config = stack_config(stack)
+    regions = json.loads(config.get("flixstack:regions", "[]"))
+    # every other region's API has the alarms of the primary's, named after its region
+    for region in regions[1:]:
+        expected |= {f"{prefix}-api-5xx-{region}", f"{prefix}-api-latency-p99-{region}"}
     if "flixstack:apiDomain" in config:  # each region's API behind the domain: its health
-        regions = json.loads(config["flixstack:regions"])
         expected |= {f"{prefix}-api-{region}-unhealthy" for region in regions}
     assert set(_alarms(graph)) == expected
     assert f"{prefix}-{spec.EVENTS_DLQ.logical}-not-empty" in expected

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra import policies
 from infra.policy import rules
 from infra.policy.rules import Resource
@@ -393,3 +395,64 @@ def test_cloudwatch_may_use_the_alarm_key_for_this_account_only() -> None:
         "StringEquals": {"aws:SourceAccount": "1"}
     }
     assert found["AccountUsesIam"]["Principal"] == {"AWS": "arn:aws:iam::1:root"}
+
+
+def test_copies_replication_role_reads_the_whole_source_and_writes_the_copies_only() -> None:
+    copies = ["arn:aws:s3:::flixstack-dev-artifacts-us-west-2-1", "arn:aws:s3:::a-eu-west-1"]
+    statements = _sids(
+        policies.copies_replication_policy(source_bucket_arn=ARTIFACTS, copy_bucket_arns=copies)
+    )
+    assert set(statements) == {"SourceBucket", "SourceObjects", "ReplicaObjects"}
+    assert statements["SourceBucket"]["Resource"] == [ARTIFACTS]
+    assert statements["SourceObjects"]["Resource"] == [f"{ARTIFACTS}/*"]
+    assert statements["SourceObjects"]["Action"] == list(policies.REPLICATION_READ)
+    assert statements["ReplicaObjects"]["Resource"] == sorted(f"{c}/*" for c in copies)
+    assert statements["ReplicaObjects"]["Action"] == list(policies.REPLICATION_WRITE)
+    resource = Resource(
+        "aws:iam/rolePolicy:RolePolicy",
+        "copies",
+        {
+            "policy": policies.copies_replication_policy(
+                source_bucket_arn=ARTIFACTS, copy_bucket_arns=copies
+            )
+        },
+    )
+    assert rules.iam_no_wildcards([resource]) == []
+
+
+def test_a_replica_s_arn_is_its_resource_s_in_the_replica_s_region() -> None:
+    assert policies.arn_in_region(SIGNING_SECRET, "eu-west-1") == (
+        "arn:aws:secretsmanager:eu-west-1:1:secret:flixstack-dev/cdn-signing-AbCdEf"
+    )
+    assert policies.arn_in_region(KEYS_TABLE, "us-west-2") == (
+        "arn:aws:dynamodb:us-west-2:1:table/flixstack-dev-keys"
+    )
+    with pytest.raises(ValueError, match="regional resource"):
+        policies.arn_in_region(ARTIFACTS, "us-west-2")  # S3 ARNs name no region
+
+
+def test_api_policy_reads_the_copies_of_its_region_and_writes_none() -> None:
+    copy = "arn:aws:s3:::flixstack-dev-artifacts-us-west-2-1"
+    document = policies.api_function_policy(
+        table_arns=["arn:aws:dynamodb:us-west-2:1:table/flixstack-dev-catalog"],
+        content_keys_table_arn=KEYS_TABLE,
+        bucket_arns=[ARTIFACTS],
+        bucket_copy_arns=[copy],
+        queue_arns=[PREWARM_QUEUE],
+        stream_arns=["arn:aws:kinesis:us-east-1:1:stream/flixstack-dev-events"],
+        user_pool_arns=["arn:aws:cognito-idp:us-east-1:1:userpool/p"],
+        kms_key_arns=["arn:aws:kms:us-west-2:1:key/mrk-1"],
+        secret_arns=[SIGNING_SECRET],
+        prewarm_queue_arn=PREWARM_QUEUE,
+        log_group_arn="arn:aws:logs:us-west-2:1:log-group:/aws/lambda/flixstack-dev-api",
+    )
+    statements = _sids(document)
+    assert statements["BucketCopies"]["Action"] == ["s3:ListBucket"]
+    assert statements["BucketCopies"]["Resource"] == [copy]
+    assert statements["BucketCopyObjects"]["Action"] == ["s3:GetObject"]
+    assert statements["BucketCopyObjects"]["Resource"] == [f"{copy}/*"]
+    # writes go to the home bucket only: S3 replicates them into the copy
+    writes = [s for s in statements.values() if "s3:PutObject" in s["Action"]]
+    assert [w["Resource"] for w in writes] == [[f"{ARTIFACTS}/*"]]
+    # without copies (the primary's API), no statement names any
+    assert "BucketCopies" not in {s["Sid"] for s in _api_policy()["Statement"]}  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ SCHEDULE_TARGET: dict[str, Any] = {
     "ecsParameters": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/td1:1"},
 }
 TOPIC_ARN = "arn:aws:sns:us-east-1:1:alarms"
+KEY_ARN = "arn:aws:kms:us-east-1:1:key/mrk-1"
 IMAGE = "1.dkr.ecr.us-east-1.amazonaws.com/r1:src-0123"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::1:distribution/E1"
 MEDIA_ARN = "arn:aws:s3:::m1"
@@ -195,7 +196,8 @@ def good_graph() -> list[Resource]:
             {"arn": TOPIC_ARN, "policy": policies.alarm_topic_policy(TOPIC_ARN, "1", "us-east-1")},
         ),
         Resource(rules.STREAM, "s1", {"name": "s1", "encryptionType": "KMS"}),
-        Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": True}),
+        Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": True, "arn": KEY_ARN}),
+        Resource(rules.KMS_REPLICA_KEY, "k1-replica", {"primaryKeyArn": KEY_ARN}),
         Resource(rules.LOG_GROUP, "lg1", {"name": "/aws/lambda/f1", "retentionInDays": 30}),
         Resource(
             rules.FUNCTION,
@@ -528,6 +530,10 @@ BAD_FIXTURES: dict[str, list[tuple[str, Callable[[list[Resource]], list[Resource
         ("queue without SSE", _replace("q1", sqsManagedSseEnabled=False)),
         ("stream without KMS", _replace("s1", encryptionType="NONE")),
         ("key without rotation", _replace("k1", enableKeyRotation=False)),
+        (
+            "replica key of a key outside the stack",
+            _replace("k1-replica", primaryKeyArn="arn:aws:kms:us-east-1:2:key/mrk-2"),
+        ),
         ("topic without KMS", _replace("topic1", kmsMasterKeyId=None)),
     ],
     "dynamodb-pitr": [
@@ -691,3 +697,24 @@ def test_the_default_certificate_needs_no_minimum_protocol() -> None:
     """CloudFront's own certificate fixes its protocols; only custom ones choose."""
     graph = _replace("d1", viewerCertificate={"cloudfrontDefaultCertificate": True})(good_graph())
     assert rules.cloudfront_https_only(graph) == []
+
+
+def test_replica_keys_whose_primary_is_not_known_yet_are_not_flagged() -> None:
+    """Before keys exist (a preview, or the mocks), their ARNs are unknown: a replica is
+    checked at deployment."""
+    graph = [
+        Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": True}),
+        Resource(rules.KMS_REPLICA_KEY, "k1-replica", {"primaryKeyArn": KEY_ARN}),
+    ]
+    assert rules.encrypted_at_rest(graph) == []
+
+
+def test_a_replica_key_of_a_key_that_does_not_rotate_is_flagged_as_well() -> None:
+    graph = [
+        Resource(rules.KMS_KEY, "k1", {"enableKeyRotation": False, "arn": KEY_ARN}),
+        Resource(rules.KMS_REPLICA_KEY, "k1-replica", {"primaryKeyArn": KEY_ARN}),
+    ]
+    assert rules.encrypted_at_rest(graph) == [
+        "KMS replica key k1-replica replicates key k1, which does not rotate",
+        "KMS key k1 does not rotate",
+    ]

@@ -10,7 +10,6 @@ import pytest
 from flixstack import spec
 from infra import outputs, policies
 from infra.components import recommendations
-from infra.components.storage import replica_bucket_name
 from infra.policy import rules
 from tests.infra.mockgraph import ACCOUNT, Graph, resolve, run_stack
 
@@ -98,12 +97,15 @@ def test_tables_follow_the_spec(graph: Graph) -> None:
 def test_buckets_queues_streams_and_pool_follow_the_spec(graph: Graph) -> None:
     stage = graph.of(rules.TABLE)[0].props["name"].split("-")[1]
     naming = spec.Naming(stage, _bucket_suffix(graph))
-    # a multi-region stack adds the media replica, in its second region; the web app's
-    # bucket is the one bucket the runtime does not use
-    replica_regions = resolve(graph.outputs[outputs.REGIONS])[1:2]
+    # a multi-region stack adds the media replica, in its second region, and a copy of each
+    # bucket in every region in each other region; the web app's bucket is the one bucket
+    # the runtime does not use
+    secondaries = resolve(graph.outputs[outputs.REGIONS])[1:]
     assert {b.props["bucket"] for b in graph.of(rules.BUCKET)} == {
         naming.bucket(b) for b in (*spec.BUCKETS, spec.WEBAPP)
-    } | {replica_bucket_name(naming, spec.MEDIA, region) for region in replica_regions}
+    } | {naming.bucket(spec.MEDIA, region) for region in secondaries[:1]} | {
+        naming.bucket(b, region) for b in spec.BUCKETS if b.every_region for region in secondaries
+    } | {naming.bucket(spec.LAKE, region) for region in secondaries}  # events, replicated home
     # the training schedule's dead-letter queue is the one queue the runtime does not use
     assert {q.props["name"] for q in graph.of(rules.QUEUE)} == {
         naming.queue(q) for q in (*spec.QUEUES, recommendations.DEAD_LETTER)

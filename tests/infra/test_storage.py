@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from flixstack import spec
+from infra.components import Region
 from infra.components.storage import Storage, StorageArgs
 from tests.infra.mockgraph import ACCOUNT, REGION, Graph, run
 
@@ -45,3 +48,29 @@ def test_the_web_app_puts_upload_parts_into_the_ingest_bucket_and_reads_their_et
 
 def test_without_upload_origins_no_bucket_answers_pages() -> None:
     assert storage_graph([]).of(CORS) == []
+
+
+@pytest.mark.parametrize(
+    ("replica", "secondaries", "message"),
+    [
+        # the media replica is encrypted with the media key's replica, made in secondaries only
+        ("us-west-2", (), "must be a secondary region"),
+        ("us-west-2", ("eu-west-1",), "must be a secondary region"),
+        (None, (REGION,), "must be distinct"),
+        (None, ("us-west-2", "us-west-2"), "must be distinct"),
+    ],
+)
+def test_the_media_replica_is_in_one_of_the_secondary_regions(
+    replica: str | None, secondaries: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        StorageArgs(
+            naming=spec.Naming("prod", ACCOUNT),
+            account_id=ACCOUNT,
+            region=REGION,
+            ingest_glacier_days=30,
+            noncurrent_expiry_days=30,
+            log_retention_days=30,
+            replica=Region(replica, provider=None) if replica else None,
+            secondaries=[Region(name, provider=None) for name in secondaries],
+        )

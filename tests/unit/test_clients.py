@@ -51,8 +51,13 @@ def test_s3_presigns_with_sigv4_and_other_services_keep_their_signers() -> None:
 
 def test_in_a_secondary_region_regional_services_stay_local_and_the_rest_go_home() -> None:
     clients = AwsClients(Settings(region="us-west-2", home_region="us-east-1"))
-    local = {"dynamodb": clients.dynamodb, "kms": clients.kms, "secrets": clients.secretsmanager}
-    home = {"sqs": clients.sqs, "kinesis": clients.kinesis, "cognito": clients.cognito}
+    local = {
+        "dynamodb": clients.dynamodb,
+        "kms": clients.kms,
+        "secrets": clients.secretsmanager,
+        "kinesis": clients.kinesis,
+    }
+    home = {"sqs": clients.sqs, "cognito": clients.cognito}
     assert {name: c.meta.region_name for name, c in local.items()} == dict.fromkeys(
         local, "us-west-2"
     )

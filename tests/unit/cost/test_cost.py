@@ -105,9 +105,17 @@ def test_transcoding_scales_with_new_content_and_spot_takes_its_discount() -> No
 def test_the_event_stream_gets_shards_for_its_evening_peak() -> None:
     quiet = lines_of(estimate(shape(), Usage(viewers=100, hours_per_day=1), PRICES), "Kinesis")
     busy = lines_of(estimate(shape(), Usage(viewers=2_000_000, hours_per_day=3), PRICES), "Kinesis")
-    assert "shard-hours (1 shards for the peak)" in quiet
+    assert "shard-hours (1 shards for the peak, in 1 regions)" in quiet
     [busy_shards] = [k for k in busy if k.startswith("shard-hours")]
     assert int(busy_shards.split("(")[1].split()[0]) > 1
+    # every region has a stream of its own, however quiet
+    two = lines_of(
+        estimate(
+            shape(regions=("us-east-1", "us-west-2")), Usage(viewers=100, hours_per_day=1), PRICES
+        ),
+        "Kinesis",
+    )
+    assert "shard-hours (2 shards for the peak, in 2 regions)" in two
 
 
 def test_bad_usage_is_refused() -> None:
