@@ -429,6 +429,7 @@ observability = Observability(
         api_id=api.api_id,
         secondary_apis=regional_apis[1:],
         alarm_topic_arns=alerting.topic_arns,
+        secondary_consumers={r: events.function_name for r, events in regional_events.items()},
         queue_names=messaging.queue_names,
         consumer_function_name=analytics.function_name,
         distribution_ids=cdn.distribution_ids,

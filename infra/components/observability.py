@@ -12,6 +12,10 @@ Alarms (each also notifies when it recovers):
   publishes its metrics);
 * events: how far behind the stream the consumer reads (its iterator age).
 
+Each other region of the stack has its API's alarms, its QoE alarms (its events consumer
+emits its viewers' metrics there) and its consumer's lag alarm, made in that region and
+notifying its topic; the dashboard (one, global) has a panel per region.
+
 Every queue without a dead-letter queue of its own (the dead-letter queues, the events one
 included) gets its not-empty alarm from ``messaging``, on the same topic.
 
@@ -125,13 +129,20 @@ class ObservabilityArgs:
     """The API in each other region of the stack (``api_id`` is the primary's)."""
     alarm_topic_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """The alarm topic in each of those regions, by region (``Alerting.topic_arns``)."""
+    secondary_consumers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The events consumer function in each of those regions, by region
+    (``RegionalEvents.function_name``): it emits that region's QoE metrics there."""
 
     def __post_init__(self) -> None:
-        missing = [
-            a.region.name for a in self.secondary_apis if a.region.name not in self.alarm_topic_arns
-        ]
+        regions = {a.region.name for a in self.secondary_apis}
+        missing = sorted(regions - set(self.alarm_topic_arns))
         if missing:
             raise ValueError(f"the APIs in {missing} need an alarm topic in their region")
+        if set(self.secondary_consumers) != regions:
+            raise ValueError(
+                f"every other region ({sorted(regions)}) needs its events consumer, not "
+                f"{sorted(self.secondary_consumers)}"
+            )
 
 
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], **options: Any) -> list[Any]:
@@ -162,6 +173,15 @@ def _widget(
     return {"type": "metric", "properties": properties}
 
 
+@dataclass(frozen=True)
+class RegionalPanel:
+    """What the dashboard shows of another region of the stack: its API and its events
+    consumer (a widget reads the metrics of one region: each region gets its own)."""
+
+    api_id: str
+    consumer_function: str
+
+
 def dashboard_body(
     *,
     region: str,
@@ -172,52 +192,21 @@ def dashboard_body(
     consumer_function: str,
     distributions: Mapping[str, str],
     api_latency_p99_ms: float,
+    secondaries: Mapping[str, RegionalPanel] | None = None,
 ) -> str:
     """The dashboard: API latency and errors, the transcode queue and job failures, QoE
     (startup p95 and rebuffer ratio) per CDN, each CDN's 5xx rate, and the event consumer
-    (what it processed, its dead letters and how far behind it reads). Two widgets a row."""
-    api = {"ApiId": api_id}
-    events = {SERVICE_DIMENSION: spec.EVENTS_SERVICE}
+    (what it processed, its dead letters and how far behind it reads); then, for each other
+    region of the stack, its API, QoE and event consumer, titled with the region. Two
+    widgets a row."""
     dispatch = {SERVICE_DIMENSION: DISPATCH_SERVICE}
     ns = spec.METRICS_NAMESPACE
     cdns = list(distributions)
-
-    def per_cdn(cdn: str) -> dict[str, str]:
-        return {**events, spec.CDN_DIMENSION: cdn}
-
-    rebuffer: list[Sequence[Any] | Mapping[str, Any]] = []
-    for index, cdn in enumerate(cdns):
-        stall, watch = f"stall{index}", f"watch{index}"
-        rebuffer += [
-            {"expression": rebuffer_expression(stall, watch), "label": cdn, "id": f"r{index}"},
-            _metric(ns, spec.METRIC_STALL, per_cdn(cdn), id=stall, visible=False),
-            _metric(ns, spec.METRIC_WATCH, per_cdn(cdn), id=watch, visible=False),
-        ]
+    api = _api_widgets(region, api_id, api_latency_p99_ms)
+    qoe = _qoe_widgets(region, cdns)
+    events = _events_widgets(region, events_dead_letter, consumer_function)
     widgets = [
-        _widget(
-            W_API_LATENCY,
-            [
-                _metric(API_NAMESPACE, API_LATENCY, api, stat="p50", label="p50"),
-                _metric(API_NAMESPACE, API_LATENCY, api, stat="p99", label="p99"),
-            ],
-            region=region,
-            stat="p99",
-            threshold=api_latency_p99_ms,
-        ),
-        _widget(
-            W_API_ERRORS,
-            [
-                _metric(API_NAMESPACE, API_REQUESTS, api, id="requests"),
-                _metric(API_NAMESPACE, API_5XX, api, id="errors"),
-                {
-                    "expression": api_error_rate_expression("errors", "requests"),
-                    "label": "5xx %",
-                    "id": "rate",
-                    "yAxis": "right",
-                },
-            ],
-            region=region,
-        ),
+        *api,
         _widget(
             W_TRANSCODE_QUEUE,
             [
@@ -245,15 +234,7 @@ def dashboard_body(
             period=TRANSCODE_PERIOD_S,
             threshold=TRANSCODE_FAILURE_PERCENT,
         ),
-        _widget(
-            W_STARTUP,
-            [_metric(ns, spec.METRIC_STARTUP, per_cdn(cdn), label=cdn) for cdn in cdns],
-            region=region,
-            stat="p95",
-            period=QOE_PERIOD_S,
-            threshold=STARTUP_P95_MS,
-        ),
-        _widget(W_REBUFFER, rebuffer, region=region, period=QOE_PERIOD_S, threshold=REBUFFER_RATIO),
+        *qoe,
         _widget(
             W_CDN_ERRORS,
             [
@@ -270,6 +251,83 @@ def dashboard_body(
             period=QOE_PERIOD_S,
             threshold=CDN_5XX_PERCENT,
         ),
+        *events,
+    ]
+    for other, panel in sorted((secondaries or {}).items()):
+        regional = [
+            *_api_widgets(other, panel.api_id, api_latency_p99_ms),
+            *_qoe_widgets(other, cdns),
+            *_events_widgets(other, events_dead_letter, panel.consumer_function),
+        ]
+        for widget in regional:
+            widget["properties"]["title"] += f" ({other})"
+        widgets += regional
+    for index, widget in enumerate(widgets):
+        widget.update(x=(index % 2) * 12, y=(index // 2) * 6, width=12, height=6)
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+def _api_widgets(region: str, api_id: str, latency_ms: float) -> list[dict[str, Any]]:
+    api = {"ApiId": api_id}
+    return [
+        _widget(
+            W_API_LATENCY,
+            [
+                _metric(API_NAMESPACE, API_LATENCY, api, stat="p50", label="p50"),
+                _metric(API_NAMESPACE, API_LATENCY, api, stat="p99", label="p99"),
+            ],
+            region=region,
+            stat="p99",
+            threshold=latency_ms,
+        ),
+        _widget(
+            W_API_ERRORS,
+            [
+                _metric(API_NAMESPACE, API_REQUESTS, api, id="requests"),
+                _metric(API_NAMESPACE, API_5XX, api, id="errors"),
+                {
+                    "expression": api_error_rate_expression("errors", "requests"),
+                    "label": "5xx %",
+                    "id": "rate",
+                    "yAxis": "right",
+                },
+            ],
+            region=region,
+        ),
+    ]
+
+
+def _qoe_widgets(region: str, cdns: Sequence[str]) -> list[dict[str, Any]]:
+    ns = spec.METRICS_NAMESPACE
+
+    def per_cdn(cdn: str) -> dict[str, str]:
+        return {SERVICE_DIMENSION: spec.EVENTS_SERVICE, spec.CDN_DIMENSION: cdn}
+
+    rebuffer: list[Sequence[Any] | Mapping[str, Any]] = []
+    for index, cdn in enumerate(cdns):
+        stall, watch = f"stall{index}", f"watch{index}"
+        rebuffer += [
+            {"expression": rebuffer_expression(stall, watch), "label": cdn, "id": f"r{index}"},
+            _metric(ns, spec.METRIC_STALL, per_cdn(cdn), id=stall, visible=False),
+            _metric(ns, spec.METRIC_WATCH, per_cdn(cdn), id=watch, visible=False),
+        ]
+    return [
+        _widget(
+            W_STARTUP,
+            [_metric(ns, spec.METRIC_STARTUP, per_cdn(cdn), label=cdn) for cdn in cdns],
+            region=region,
+            stat="p95",
+            period=QOE_PERIOD_S,
+            threshold=STARTUP_P95_MS,
+        ),
+        _widget(W_REBUFFER, rebuffer, region=region, period=QOE_PERIOD_S, threshold=REBUFFER_RATIO),
+    ]
+
+
+def _events_widgets(region: str, dead_letter: str, consumer: str) -> list[dict[str, Any]]:
+    ns = spec.METRICS_NAMESPACE
+    events = {SERVICE_DIMENSION: spec.EVENTS_SERVICE}
+    return [
         _widget(
             W_EVENTS,
             [
@@ -282,21 +340,18 @@ def dashboard_body(
         ),
         _widget(
             W_EVENTS_DLQ,
-            [_metric("AWS/SQS", QUEUE_VISIBLE, {"QueueName": events_dead_letter})],
+            [_metric("AWS/SQS", QUEUE_VISIBLE, {"QueueName": dead_letter})],
             region=region,
             stat="Maximum",
         ),
         _widget(
             W_ITERATOR_AGE,
-            [_metric("AWS/Lambda", "IteratorAge", {"FunctionName": consumer_function})],
+            [_metric("AWS/Lambda", "IteratorAge", {"FunctionName": consumer})],
             region=region,
             stat="Maximum",
             threshold=ITERATOR_AGE_MS,
         ),
     ]
-    for index, widget in enumerate(widgets):
-        widget.update(x=(index % 2) * 12, y=(index // 2) * 6, width=12, height=6)
-    return json.dumps({"widgets": widgets}, sort_keys=True)
 
 
 def _query(
@@ -341,6 +396,10 @@ class Observability(pulumi.ComponentResource):
         self._api_alarms(alarm, args, args.api_id)
         for regional in args.secondary_apis:
             self._api_alarms(alarm, args, regional.api_id, regional.region)
+            # the region's events consumer emits its viewers' QoE there
+            for cdn in args.distribution_ids:
+                self._qoe_alarms(alarm, cdn, regional.region)
+            self._lag_alarm(alarm, args.secondary_consumers[regional.region.name], regional.region)
         dispatch = {SERVICE_DIMENSION: DISPATCH_SERVICE}
         ns = spec.METRICS_NAMESPACE
         alarm(
@@ -373,17 +432,7 @@ class Observability(pulumi.ComponentResource):
                 period=QOE_PERIOD_S,
                 cloudfront=True,
             )
-        alarm(
-            "events-iterator-age",
-            f"The event consumer reads more than {ITERATOR_AGE_MS / 1000:g} s behind the stream",
-            threshold=ITERATOR_AGE_MS,
-            evaluation_periods=5,
-            namespace="AWS/Lambda",
-            metric_name="IteratorAge",
-            dimensions={"FunctionName": args.consumer_function_name},
-            statistic="Maximum",
-            period=MINUTE,
-        )
+        self._lag_alarm(alarm, args.consumer_function_name)
         transcode_dead_letter = spec.TRANSCODE.dead_letter
         assert transcode_dead_letter is not None  # the spec gives the transcode queue one
         dashboard = aws.cloudwatch.Dashboard(
@@ -396,6 +445,8 @@ class Observability(pulumi.ComponentResource):
                 events_dlq=args.queue_names[spec.EVENTS_DLQ.logical],
                 consumer=args.consumer_function_name,
                 distributions=dict(args.distribution_ids),
+                secondary_apis={a.region.name: a.api_id for a in args.secondary_apis},
+                secondary_consumers=dict(args.secondary_consumers),
             ).apply(
                 lambda v: dashboard_body(
                     region=args.region,
@@ -406,6 +457,10 @@ class Observability(pulumi.ComponentResource):
                     consumer_function=v["consumer"],
                     distributions=v["distributions"],
                     api_latency_p99_ms=args.api_latency_p99_ms,
+                    secondaries={
+                        region: RegionalPanel(api_id, v["secondary_consumers"][region])
+                        for region, api_id in v["secondary_apis"].items()
+                    },
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -456,12 +511,38 @@ class Observability(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _qoe_alarms(alarm: Callable[..., None], cdn: str) -> None:
+    def _lag_alarm(
+        alarm: Callable[..., None], consumer: pulumi.Input[str], region: Region | None = None
+    ) -> None:
+        """How far behind its stream a region's events consumer reads (the primary's: None)."""
+        suffix = f"-{region.name}" if region else ""
+        where = f" in {region.name}" if region else ""
+        alarm(
+            f"events-iterator-age{suffix}",
+            f"The event consumer{where} reads more than {ITERATOR_AGE_MS / 1000:g} s behind "
+            "the stream",
+            region=region,
+            threshold=ITERATOR_AGE_MS,
+            evaluation_periods=5,
+            namespace="AWS/Lambda",
+            metric_name="IteratorAge",
+            dimensions={"FunctionName": consumer},
+            statistic="Maximum",
+            period=MINUTE,
+        )
+
+    @staticmethod
+    def _qoe_alarms(alarm: Callable[..., None], cdn: str, region: Region | None = None) -> None:
+        """Startup p95 and rebuffer ratio of one CDN's viewers whose events one region's
+        consumer handled (the primary's: None)."""
         ns = spec.METRICS_NAMESPACE
         dimensions = {SERVICE_DIMENSION: spec.EVENTS_SERVICE, spec.CDN_DIMENSION: cdn}
+        suffix = f"-{region.name}" if region else ""
+        where = f" in {region.name}" if region else ""
         alarm(
-            f"startup-p95-{cdn}",
-            f"CDN {cdn}: p95 startup time above {STARTUP_P95_MS:g} ms",
+            f"startup-p95-{cdn}{suffix}",
+            f"CDN {cdn}: p95 startup time{where} above {STARTUP_P95_MS:g} ms",
+            region=region,
             threshold=STARTUP_P95_MS,
             evaluation_periods=3,
             namespace=ns,
@@ -471,8 +552,9 @@ class Observability(pulumi.ComponentResource):
             period=QOE_PERIOD_S,
         )
         alarm(
-            f"rebuffer-{cdn}",
-            f"CDN {cdn}: viewers wait more than {REBUFFER_RATIO:.0%} of their viewing time",
+            f"rebuffer-{cdn}{suffix}",
+            f"CDN {cdn}: viewers{where} wait more than {REBUFFER_RATIO:.0%} of their viewing time",
+            region=region,
             threshold=REBUFFER_RATIO,
             evaluation_periods=3,
             metric_queries=[

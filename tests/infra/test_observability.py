@@ -222,6 +222,53 @@ def test_the_deployed_dashboard_watches_this_stack_s_resources(stack: str, graph
     assert [s[3] for s in _series(cdn)] == [f"cdn-{c}-id" for c in _configured_cdns(stack)]
 
 
+def test_each_other_region_has_a_panel_of_its_api_qoe_and_events_there() -> None:
+    panel = observability.RegionalPanel(api_id="api-west", consumer_function="f-events-west")
+    home = _widgets(_body())
+    widgets = _widgets(_body(secondaries={"us-west-2": panel}))
+    regional = {title: w for title, w in widgets.items() if title not in home}
+    # THEN the primary's widgets are unchanged, and the region has its own of each but the
+    # home-only ones (transcoding, the CDNs' own 5xx rate), reading its region's metrics
+    assert {t: widgets[t] for t in home} == home
+    assert set(regional) == {
+        f"{title} (us-west-2)"
+        for title in (
+            observability.W_API_LATENCY,
+            observability.W_API_ERRORS,
+            observability.W_STARTUP,
+            observability.W_REBUFFER,
+            observability.W_EVENTS,
+            observability.W_EVENTS_DLQ,
+            observability.W_ITERATOR_AGE,
+        )
+    }
+    assert {w["properties"]["region"] for w in regional.values()} == {"us-west-2"}
+    text = json.dumps(regional)
+    assert '"api-west"' in text
+    assert '"f-events-west"' in text
+    assert '"api123"' not in text
+    # no two widgets overlap
+    assert len({(w["x"], w["y"]) for w in widgets.values()}) == len(widgets)
+
+
+def test_secondary_qoe_and_lag_alarms_are_made_and_notify_in_their_region(graph: Graph) -> None:
+    prefix = naming(graph).prefix
+    for region in resolve(graph.outputs[outputs.REGIONS])[1:]:
+        suffixed = [
+            a
+            for a in graph.of(rules.ALARM)
+            if a.props["name"].endswith(f"-{region}") and not a.props["name"].endswith("-unhealthy")
+        ]
+        assert suffixed
+        for alarm in suffixed:
+            assert graph.regions[alarm.name] == region, alarm.props["name"]
+            assert alarm.props["alarmActions"] == [_topic_arn(graph, region)]
+        (lag,) = [
+            a for a in suffixed if a.props["name"] == f"{prefix}-events-iterator-age-{region}"
+        ]
+        assert lag.props["dimensions"] == {"FunctionName": f"{prefix}-events-consumer"}
+
+
 # --- the alarm topic -------------------------------------------------------------------------
 def test_every_alarm_notifies_the_encrypted_alarm_topic_when_it_fires_and_clears(
     graph: Graph,
@@ -320,9 +367,19 @@ def test_each_capability_and_cdn_has_its_alarms(stack: str, graph: Graph) -> Non
         }
     config = stack_config(stack)
     regions = json.loads(config.get("flixstack:regions", "[]"))
-    # every other region's API has the alarms of the primary's, named after its region
+    # every other region's API and events consumer have the alarms of the primary's, named
+    # after its region
     for region in regions[1:]:
-        expected |= {f"{prefix}-api-5xx-{region}", f"{prefix}-api-latency-p99-{region}"}
+        expected |= {
+            f"{prefix}-api-5xx-{region}",
+            f"{prefix}-api-latency-p99-{region}",
+            f"{prefix}-events-iterator-age-{region}",
+            *(
+                f"{prefix}-{kind}-{cdn}-{region}"
+                for kind in ("startup-p95", "rebuffer")
+                for cdn in _configured_cdns(stack)
+            ),
+        }
     if "flixstack:apiDomain" in config:  # each region's API behind the domain: its health
         expected |= {f"{prefix}-api-{region}-unhealthy" for region in regions}
     assert set(_alarms(graph)) == expected
