@@ -348,7 +348,9 @@ def _post(client: httpx.Client, bodies: Sequence[dict[str, Any]], token: str) ->
 def _events_counted(settings: Settings, clients: AwsClients, hours: Sequence[str]) -> int:
     from flixstack.aws.analytics_store import DynamoAnalyticsStore
 
-    store = DynamoAnalyticsStore(settings.naming.table(spec.ANALYTICS), clients.dynamodb)
+    store = DynamoAnalyticsStore(
+        settings.naming.table(spec.ANALYTICS), clients.dynamodb, settings.region
+    )
     return sum(aggregate.events for _, aggregate in store.qoe(hours))
 
 
@@ -525,7 +527,7 @@ def _visible(clients: AwsClients, table: str, at: datetime, body: dict[str, Any]
     dims = (body["title_id"], body["cdn"], body["territory"], body["device"])
     key = {
         "pk": {"S": spec.qoe_pk(f"{at:%Y-%m-%dT%H}")},
-        "sk": {"S": spec.qoe_sk(f"{at:%Y-%m-%dT%H:%M}", *dims)},
+        "sk": {"S": spec.qoe_sk(f"{at:%Y-%m-%dT%H:%M}", *dims, clients.settings.region)},
     }
     found = clients.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
     return "Item" in found

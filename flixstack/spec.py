@@ -677,14 +677,28 @@ def qoe_pk(hour: str) -> str:
     return f"QOE#{hour}"
 
 
-def qoe_sk(minute: str, title_id: str, cdn: str, territory: str, device: str) -> str:
-    """One minute (``YYYY-MM-DDTHH:MM``) of one title on one CDN, territory and device."""
-    return f"{minute}#{title_id}#{cdn}#{territory}#{device}"
+def qoe_sk(minute: str, title_id: str, cdn: str, territory: str, device: str, region: str) -> str:
+    """One minute (``YYYY-MM-DDTHH:MM``) of one title on one CDN, territory and device, as
+    the events consumer of one region counted it (``counter_sk`` says why)."""
+    return counter_sk(f"{minute}#{title_id}#{cdn}#{territory}#{device}", region)
 
 
 def trend_pk(territory: str, epoch: int) -> str:
-    """A territory's time-decayed play counts in one decay epoch (see events.trending)."""
+    """A territory's time-decayed play counts in one decay epoch (see events.trending); one
+    item per title and counting region (``trend_sk``)."""
     return f"TREND#{territory}#{epoch}"
+
+
+def trend_sk(title_id: str, region: str) -> str:
+    return counter_sk(title_id, region)
+
+
+def counter_sk(counted: str, region: str) -> str:
+    """A counter item's sort key: what it counts, then the region whose consumer adds to
+    it. Every region's consumer adds to counters of its own: a global table resolves two
+    regions' writes to one item by keeping the last, which would drop the other's adds.
+    Readers sum a counter's items over the regions."""
+    return f"{counted}#{region}"
 
 
 RECOMMEND_POINTER_KEY = {PK.name: "RECOMMEND", SK.name: "CURRENT"}

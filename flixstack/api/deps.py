@@ -71,7 +71,9 @@ class Services:
         )
         view, viewer_store, viewers = seen.view, seen.viewer_store, seen.viewers
         delivery = wiring.delivery(settings, clients)
-        analytics = DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb)
+        analytics = DynamoAnalyticsStore(
+            naming.table(spec.ANALYTICS), clients.dynamodb, settings.region
+        )
         trending = TrendingRanks(analytics)
         return cls(
             settings=settings,

@@ -57,9 +57,12 @@ _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="analytics-writes"
 
 
 class DynamoAnalyticsStore:
-    def __init__(self, table: str, client: DynamoDBClient) -> None:
+    def __init__(self, table: str, client: DynamoDBClient, region: str) -> None:
+        """``region``: where this process runs, whose counter items it adds to
+        (``spec.counter_sk``)."""
         self._table = table
         self._client = client
+        self._region = region
 
     # --- sessions ---------------------------------------------------------------------------
     def sessions(self, session_ids: Sequence[str]) -> dict[str, Session]:
@@ -120,15 +123,16 @@ class DynamoAnalyticsStore:
             "device": key.device,
         }
         self._add(
-            {"pk": spec.qoe_pk(key.hour), "sk": spec.qoe_sk(key.minute, *key.dims)},
+            {"pk": spec.qoe_pk(key.hour), "sk": spec.qoe_sk(key.minute, *key.dims, self._region)},
             adds,
             labels,
             "QoE minute",
         )
 
     def qoe(self, hours: Sequence[str]) -> list[tuple[QoeKey, qoe.Aggregate]]:
-        """Every minute stored under these hours (``YYYY-MM-DDTHH``)."""
-        rows: list[tuple[QoeKey, qoe.Aggregate]] = []
+        """Every minute stored under these hours (``YYYY-MM-DDTHH``), each summed over the
+        regions that counted it."""
+        rows: dict[QoeKey, qoe.Aggregate] = {}
         for hour in hours:
             for item in self._query(spec.qoe_pk(hour)):
                 if "minute" not in item:
@@ -136,17 +140,20 @@ class DynamoAnalyticsStore:
                     # sees the new item's keys alone (DynamoDB's updates are atomic): the
                     # minute is read whole on the next look
                     continue
-                rows.append((_qoe_key(item), _aggregate(item)))
-        return rows
+                rows.setdefault(_qoe_key(item), qoe.Aggregate()).add(_aggregate(item))
+        return list(rows.items())
 
     # --- trending ---------------------------------------------------------------------------
     def add_trending(self, counters: Mapping[TrendKey, float]) -> None:
         calls = [
             _POOL.submit(
                 self._add,
-                {"pk": spec.trend_pk(territory, epoch), "sk": title_id},
+                {
+                    "pk": spec.trend_pk(territory, epoch),
+                    "sk": spec.trend_sk(title_id, self._region),
+                },
                 {"plays": weight},
-                {spec.ENTITY_ATTR: spec.TREND_ENTITY},
+                {spec.ENTITY_ATTR: spec.TREND_ENTITY, "title_id": title_id},
                 "trending counter",
             )
             for (territory, title_id, epoch), weight in counters.items()
@@ -159,7 +166,9 @@ class DynamoAnalyticsStore:
         counters: dict[str, list[tuple[int, float]]] = {}
         for epoch in trending.epochs_to_read(now):
             for item in self._query(spec.trend_pk(territory, epoch)):
-                counters.setdefault(item["sk"], []).append((epoch, float(item["plays"])))
+                if "title_id" not in item:  # moto's stepwise UpdateItem, as in qoe()
+                    continue
+                counters.setdefault(item["title_id"], []).append((epoch, float(item["plays"])))
         scores = [(title, trending.score(pairs, now)) for title, pairs in counters.items()]
         return sorted(scores, key=lambda pair: (-pair[1], pair[0]))[:limit]
 

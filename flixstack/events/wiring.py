@@ -89,7 +89,7 @@ def consumer(settings: Settings, clients: AwsClients, *, local_lake: bool) -> Ev
 
         lake_writer = ParquetLakeWriter(clients.s3, naming.bucket(spec.LAKE))
     return EventConsumer(
-        DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb),
+        DynamoAnalyticsStore(naming.table(spec.ANALYTICS), clients.dynamodb, settings.region),
         viewing(settings, clients).viewers,
         QueueDeadLetters(Queue(clients.sqs_for(spec.EVENTS_DLQ), naming.queue(spec.EVENTS_DLQ))),
         lake_writer=lake_writer,

@@ -86,7 +86,9 @@ def test_played_events_reach_qoe_progress_trending_and_the_lake_once(
     assert second.status_code == 202
     assert [(r["index"], r["reason"]) for r in second.json()["rejected"]] == [(3, "invalid_event")]
 
-    store = DynamoAnalyticsStore(bootstrapped.naming.table(spec.ANALYTICS), clients.dynamodb)
+    store = DynamoAnalyticsStore(
+        bootstrapped.naming.table(spec.ANALYTICS), clients.dynamodb, bootstrapped.region
+    )
 
     def minutes() -> qoe.Aggregate:
         rows = store.qoe(hour_window(datetime.now(UTC), 10))

@@ -15,16 +15,20 @@ stack's (``tests/infra/test_regions.py``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from flixstack import spec
+from flixstack.aws.analytics_store import DynamoAnalyticsStore
 from flixstack.aws.artifacts import artifacts
 from flixstack.aws.catalog_store import DynamoCatalogRepository
 from flixstack.aws.clients import AwsClients
 from flixstack.aws.snapshot_store import S3SnapshotStore
 from flixstack.catalog.publishing import CatalogPublisher
+from flixstack.events import qoe, trending
+from flixstack.events.sessions import QoeKey
 from flixstack.local.bootstrap import Bootstrap
 from flixstack.settings import Settings
 from tests.integration.conftest import access_token, licensed, serving, viewer_app
@@ -148,3 +152,34 @@ def test_a_snapshot_published_from_the_secondary_is_served_there_before_s3_repli
     ):
         found = viewer.get("/titles/late")
         assert found.status_code == 200, found.text
+
+
+def test_each_regions_consumer_counts_in_items_of_its_own_and_readers_sum_them(
+    bootstrapped: Settings, clients: AwsClients
+) -> None:
+    """A global table keeps the last of two regions' writes to one item, so two regions'
+    consumers adding to the same counter would lose one's adds: each adds to its own."""
+    table = bootstrapped.naming.table(spec.ANALYTICS)
+    home, far = (DynamoAnalyticsStore(table, clients.dynamodb, r) for r in ("us-east-1", SECONDARY))
+    minute = QoeKey("2026-12-05T10:00", "movie-a", "cdn-a", "US", "tv")
+    for store, plays in ((home, 3), (far, 2)):
+        aggregate = qoe.Aggregate()
+        for _ in range(plays):
+            aggregate.add_startup(1000.0)
+        store.add_qoe({minute: aggregate})
+    now = datetime.now(UTC)
+    epoch = trending.epochs_to_read(now)[-1]
+    home.add_trending({("US", "movie-a", epoch): 3.0})
+    far.add_trending({("US", "movie-a", epoch): 2.0})
+
+    items = clients.dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": spec.qoe_pk("2026-12-05T10")}},
+    )["Items"]
+    assert sorted(item["sk"]["S"].rsplit("#", 1)[1] for item in items) == ["us-east-1", SECONDARY]
+    [(key, summed)] = home.qoe(["2026-12-05T10"])
+    assert (key, summed.plays, sum(summed.sketch.values())) == (minute, 5, 5)
+    [(title, score)] = far.trending("US", now)
+    assert title == "movie-a"
+    assert score == pytest.approx(trending.score([(epoch, 5.0)], now))
