@@ -4,6 +4,7 @@ batch processor, with partial batch failures and EMF metrics."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,14 @@ from flixstack.events.wiring import EmfMetrics, EventBatchProcessor, handle
 from tests.unit.events.test_consumer import FlakyProgress
 
 EVENT = Path(__file__).parents[2] / "events" / "kinesis_player_events.json"
+RECEIVED = datetime(2026, 12, 5, 9, 30, 15, tzinfo=UTC)
+"""When the API received the fixture's events (their ``received_at``)."""
+
+
+def soon_after() -> datetime:
+    """The consumer's clock: a minute after the events arrived, whenever the test runs
+    (sessions remember events for ``sessions.DEDUPE_WINDOW`` after they arrive)."""
+    return RECEIVED + timedelta(minutes=1)
 
 
 def kinesis_event() -> dict[str, Any]:
@@ -27,7 +36,9 @@ def test_failed_sessions_are_batch_item_failures_and_poison_is_not(
 ) -> None:
     store, letters = MemoryAnalyticsStore(), MemoryDeadLetters()
     progress = FlakyProgress("p2")
-    processor = EventBatchProcessor(EventConsumer(store, progress, letters, metrics=EmfMetrics()))
+    processor = EventBatchProcessor(
+        EventConsumer(store, progress, letters, metrics=EmfMetrics(), clock=soon_after)
+    )
     event = kinesis_event()
     response = handle(event, processor)
     bad = event["Records"][2]["kinesis"]["sequenceNumber"]
@@ -59,7 +70,9 @@ def test_a_batch_whose_shared_writes_fail_is_retried_whole() -> None:
             raise RuntimeError("table unavailable")
 
     store = Down()
-    processor = EventBatchProcessor(EventConsumer(store, FlakyProgress(""), MemoryDeadLetters()))
+    processor = EventBatchProcessor(
+        EventConsumer(store, FlakyProgress(""), MemoryDeadLetters(), clock=soon_after)
+    )
     with pytest.raises(RuntimeError, match="table unavailable"):
         handle(kinesis_event(), processor)
     assert store.stored == {}  # nothing marked applied: the whole batch comes again
