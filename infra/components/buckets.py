@@ -1,4 +1,5 @@
-"""Building blocks the components with buckets share (``storage``, ``webapp``).
+"""Building blocks the components with buckets share (``storage``, ``webapp``,
+``regional_events``).
 
 Each function creates its resources as children of the calling component, under names made
 from the one it is given, so a component that uses them keeps its resource names (and URNs).
@@ -7,12 +8,13 @@ encryption and versioning."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
 from flixstack import spec
+from infra import policies
 
 Encryption = (
     aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
@@ -113,3 +115,65 @@ def lifecycle_rule_args(
         )
         for rule in rules
     ]
+
+
+def replication_role(
+    resource_name: str,
+    policy: pulumi.Input[str],
+    *,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """A role S3 replicates a bucket with (``resource_name``) and its ``policy``
+    (``<resource_name>-policy``), which the replication configuration must wait for: S3
+    checks the role when the configuration is made."""
+    role = aws.iam.Role(
+        resource_name,
+        assume_role_policy=policies.assume_role_policy("s3.amazonaws.com"),
+        tags=dict(tags),
+        opts=opts,
+    )
+    role_policy = aws.iam.RolePolicy(
+        f"{resource_name}-policy", role=role.id, policy=policy, opts=opts
+    )
+    return role, role_policy
+
+
+def replication_rule(
+    rule_id: str,
+    *,
+    priority: int,
+    prefix: str,
+    destination_arn: pulumi.Input[str],
+    delete_markers: bool,
+    replica_key_arn: pulumi.Input[str] | None = None,
+) -> aws.s3.BucketReplicationConfigRuleArgs:
+    """One enabled replication rule: objects under ``prefix`` (and delete markers, if
+    ``delete_markers``) into ``destination_arn``; with ``replica_key_arn``, SSE-KMS
+    objects too, encrypted there with that key."""
+    rules = aws.s3
+    enabled = "Enabled"
+    return rules.BucketReplicationConfigRuleArgs(
+        id=rule_id,
+        status=enabled,
+        priority=priority,
+        filter=rules.BucketReplicationConfigRuleFilterArgs(prefix=prefix),
+        delete_marker_replication=rules.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+            status=enabled if delete_markers else "Disabled"
+        ),
+        source_selection_criteria=rules.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+            sse_kms_encrypted_objects=rules.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                status=enabled
+            )
+        )
+        if replica_key_arn is not None
+        else None,
+        destination=rules.BucketReplicationConfigRuleDestinationArgs(
+            bucket=destination_arn,
+            encryption_configuration=rules.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                replica_kms_key_id=replica_key_arn
+            )
+            if replica_key_arn is not None
+            else None,
+        ),
+    )

@@ -45,7 +45,12 @@ from infra.components.analytics import (
     lake_delivery,
     lake_delivery_name,
 )
-from infra.components.buckets import harden, lifecycle_rule_args
+from infra.components.buckets import (
+    harden,
+    lifecycle_rule_args,
+    replication_role,
+    replication_rule,
+)
 from infra.components.messaging import (
     kinesis_stream,
     not_empty_alarm,
@@ -313,20 +318,14 @@ class RegionalEvents(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> aws.s3.BucketReplicationConfig:
         """``events/`` of the region's lake copy into the home lake, without deletes."""
-        role = aws.iam.Role(
+        role, role_policy = replication_role(
             f"{name}-replication-role",
-            assume_role_policy=policies.assume_role_policy("s3.amazonaws.com"),
-            tags=tags(args.naming.stage, CAPABILITY),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-replication-role-policy",
-            role=role.id,
-            policy=pulumi.Output.all(lake.arn, args.home_lake_bucket_arn).apply(
+            pulumi.Output.all(lake.arn, args.home_lake_bucket_arn).apply(
                 lambda arns: events_replication_policy(
                     source_bucket_arn=arns[0], home_bucket_arn=arns[1]
                 )
             ),
+            tags=tags(args.naming.stage, CAPABILITY),
             opts=child,
         )
         return aws.s3.BucketReplicationConfig(
@@ -334,19 +333,12 @@ class RegionalEvents(pulumi.ComponentResource):
             bucket=lake.bucket,
             role=role.arn,
             rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id=REPLICATION_RULE,
-                    status="Enabled",
+                replication_rule(
+                    REPLICATION_RULE,
                     priority=1,
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(
-                        prefix=spec.LAKE_EVENTS_PREFIX
-                    ),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                        status="Disabled"
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=args.home_lake_bucket_arn
-                    ),
+                    prefix=spec.LAKE_EVENTS_PREFIX,
+                    destination_arn=args.home_lake_bucket_arn,
+                    delete_markers=False,
                 )
             ],
             # S3 refuses replication until both buckets are versioned, and checks the role.

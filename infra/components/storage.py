@@ -30,7 +30,14 @@ import pulumi_aws as aws
 from flixstack import spec
 from infra import policies
 from infra.components import Region, tags
-from infra.components.buckets import SSE_S3, Encryption, harden, lifecycle_rule_args
+from infra.components.buckets import (
+    SSE_S3,
+    Encryption,
+    harden,
+    lifecycle_rule_args,
+    replication_role,
+    replication_rule,
+)
 from infra.components.keys import replica_key, rotating_key
 
 TYPE = "flixstack:index:Storage"
@@ -264,9 +271,8 @@ class Storage(pulumi.ComponentResource):
             provider=replica.provider,
         )
         media = self.media
-        replication_role, role_policy = self._replication_role(
+        copier, role_policy = replication_role(
             f"{name}-replication-role",
-            args,
             pulumi.Output.all(
                 source=media.bucket_arn,
                 source_key=media_key.arn,
@@ -282,34 +288,21 @@ class Storage(pulumi.ComponentResource):
                     replica_region=replica.name,
                 )
             ),
+            tags=tags(args.naming.stage, "storage"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        enabled = "Enabled"
         aws.s3.BucketReplicationConfig(
             f"{name}-{spec.MEDIA.logical}-replication",
             bucket=media.bucket_name,
-            role=replication_role.arn,
+            role=copier.arn,
             rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id=REPLICATION_RULE,
-                    status=enabled,
+                replication_rule(
+                    REPLICATION_RULE,
                     priority=1,
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(
-                        prefix=spec.MEDIA_TITLES_PREFIX
-                    ),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                        status=enabled
-                    ),
-                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
-                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
-                            status=enabled
-                        )
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=bucket.arn,
-                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
-                            replica_kms_key_id=key.arn
-                        ),
-                    ),
+                    prefix=spec.MEDIA_TITLES_PREFIX,
+                    destination_arn=bucket.arn,
+                    delete_markers=True,
+                    replica_key_arn=key.arn,
                 )
             ],
             # S3 refuses replication until both buckets are versioned, and checks the role.
@@ -327,25 +320,6 @@ class Storage(pulumi.ComponentResource):
             key_arn=key.arn,
             provider=replica.provider,
         )
-
-    def _replication_role(
-        self, resource_name: str, args: StorageArgs, policy: pulumi.Output[str]
-    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-        """A role S3 replicates a bucket with (``resource_name``), and its ``policy``
-        (``<resource_name>-policy``), which the replication configuration waits for."""
-        role = aws.iam.Role(
-            resource_name,
-            assume_role_policy=policies.assume_role_policy("s3.amazonaws.com"),
-            tags=tags(args.naming.stage, "storage"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{resource_name}-policy",
-            role=role.id,
-            policy=policy,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return role, role_policy
 
     def _copies(
         self,
@@ -378,33 +352,28 @@ class Storage(pulumi.ComponentResource):
                 provider=region.provider,
             )
             versionings.append(versioning)
-        replication_role, role_policy = self._replication_role(
+        role, role_policy = replication_role(
             f"{name}-{logical}-replication-role",
-            args,
             pulumi.Output.all(source.arn, *(c.arn for c in copies.values())).apply(
                 lambda arns: policies.copies_replication_policy(
                     source_bucket_arn=arns[0], copy_bucket_arns=arns[1:]
                 )
             ),
+            tags=tags(args.naming.stage, "storage"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        enabled = "Enabled"
         aws.s3.BucketReplicationConfig(
             f"{name}-{logical}-replication",
             bucket=source.bucket,
-            role=replication_role.arn,
+            role=role.arn,
             rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id=copy_rule(bucket_spec, region),
-                    status=enabled,
+                replication_rule(
+                    copy_rule(bucket_spec, region),
                     # each rule has a destination of its own: priorities only have to differ
                     priority=priority,
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                        status=enabled
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=bucket.arn
-                    ),
+                    prefix="",
+                    destination_arn=bucket.arn,
+                    delete_markers=True,
                 )
                 for priority, (region, bucket) in enumerate(copies.items(), start=1)
             ],
