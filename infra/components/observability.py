@@ -382,6 +382,11 @@ def _expression(id_: str, expression: str, label: str) -> aws.cloudwatch.MetricA
     )
 
 
+def _in(region: Region | None) -> str:
+    """`` in <region>`` for an alarm's description outside the primary region."""
+    return f" in {region.name}" if region else ""
+
+
 class Observability(pulumi.ComponentResource):
     alarm_names: dict[str, pulumi.Output[str]]
     """Every alarm of the component by role (``api-5xx``, ``startup-p95-<cdn>``, ...)."""
@@ -477,13 +482,11 @@ class Observability(pulumi.ComponentResource):
         api_id: pulumi.Input[str],
         region: Region | None = None,
     ) -> None:
-        """The 5xx share and p99 latency alarms of one region's API (the primary's: None),
-        whose roles and names end with the region outside the primary."""
+        """The 5xx share and p99 latency alarms of one region's API (the primary's: None)."""
         api = {"ApiId": api_id}
-        suffix = f"-{region.name}" if region else ""
-        where = f" in {region.name}" if region else ""
+        where = _in(region)
         alarm(
-            f"api-5xx{suffix}",
+            "api-5xx",
             f"More than {API_5XX_PERCENT:g}% of API requests{where} fail with 5xx",
             region=region,
             threshold=API_5XX_PERCENT,
@@ -498,7 +501,7 @@ class Observability(pulumi.ComponentResource):
             ],
         )
         alarm(
-            f"api-latency-p99{suffix}",
+            "api-latency-p99",
             f"API p99 latency{where} above {args.api_latency_p99_ms:g} ms",
             region=region,
             threshold=args.api_latency_p99_ms,
@@ -515,10 +518,9 @@ class Observability(pulumi.ComponentResource):
         alarm: Callable[..., None], consumer: pulumi.Input[str], region: Region | None = None
     ) -> None:
         """How far behind its stream a region's events consumer reads (the primary's: None)."""
-        suffix = f"-{region.name}" if region else ""
-        where = f" in {region.name}" if region else ""
+        where = _in(region)
         alarm(
-            f"events-iterator-age{suffix}",
+            "events-iterator-age",
             f"The event consumer{where} reads more than {ITERATOR_AGE_MS / 1000:g} s behind "
             "the stream",
             region=region,
@@ -537,10 +539,9 @@ class Observability(pulumi.ComponentResource):
         consumer handled (the primary's: None)."""
         ns = spec.METRICS_NAMESPACE
         dimensions = {SERVICE_DIMENSION: spec.EVENTS_SERVICE, spec.CDN_DIMENSION: cdn}
-        suffix = f"-{region.name}" if region else ""
-        where = f" in {region.name}" if region else ""
+        where = _in(region)
         alarm(
-            f"startup-p95-{cdn}{suffix}",
+            f"startup-p95-{cdn}",
             f"CDN {cdn}: p95 startup time{where} above {STARTUP_P95_MS:g} ms",
             region=region,
             threshold=STARTUP_P95_MS,
@@ -552,7 +553,7 @@ class Observability(pulumi.ComponentResource):
             period=QOE_PERIOD_S,
         )
         alarm(
-            f"rebuffer-{cdn}{suffix}",
+            f"rebuffer-{cdn}",
             f"CDN {cdn}: viewers{where} wait more than {REBUFFER_RATIO:.0%} of their viewing time",
             region=region,
             threshold=REBUFFER_RATIO,
@@ -577,8 +578,10 @@ class Observability(pulumi.ComponentResource):
     ) -> None:
         """One alarm above ``threshold`` that notifies the alarm topic of its region when it
         fires and when it recovers: the stack's, us-east-1 for CloudFront's metrics, or a
-        secondary ``region``'s, where it is made with that region's provider. Missing data
-        (no traffic) is not a breach."""
+        secondary ``region``'s, where it is made with that region's provider and its role
+        (and name) end with the region. Missing data (no traffic) is not a breach."""
+        if region is not None:
+            role = f"{role}-{region.name}"
         elsewhere = cloudfront and args.region != CLOUDFRONT_REGION
         topic = (
             args.alarm_topic_arns[region.name]
