@@ -26,6 +26,7 @@ below; only the ``cmd_*`` functions talk to Pulumi, through a :class:`Stacks`.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -434,9 +435,7 @@ def run_docker(args: list[str], stdin: str | None) -> int:
 def ecr_password(registry: str) -> str:
     """A 12-hour password of the ECR registry (``<account>.dkr.ecr.<region>.amazonaws.com``)
     for ``docker login --username AWS``, from the job's AWS credentials."""
-    import base64
-
-    import boto3
+    import boto3  # the job's credentials; only this subcommand needs them
 
     region = registry.split(".")[3]
     token = boto3.client("ecr", region_name=region).get_authorization_token()
